@@ -1,0 +1,26 @@
+#pragma once
+// One exception type for everything a user can get wrong; its kind picks the exit code.
+#include <stdexcept>
+#include <string>
+
+namespace nspbert {
+
+// Exit codes (documented in the README): 0 all lines scored, 1 some lines failed,
+// 2 usage error, 3 model or input file unusable.
+enum class ErrorKind { Usage = 2, Model = 3, Input = 3, Internal = 4 };
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  ErrorKind kind() const { return kind_; }
+  int exit_code() const { return static_cast<int>(kind_); }
+
+ private:
+  ErrorKind kind_;
+};
+
+[[noreturn]] inline void fail_usage(const std::string& m) { throw Error(ErrorKind::Usage, m); }
+[[noreturn]] inline void fail_model(const std::string& m) { throw Error(ErrorKind::Model, m); }
+[[noreturn]] inline void fail_input(const std::string& m) { throw Error(ErrorKind::Input, m); }
+
+}  // namespace nspbert

@@ -1,0 +1,60 @@
+#pragma once
+// y = x W^T + b with an optional fused epilogue, through oneDNN matmul. The weight is reordered
+// once, at construction, into the layout oneDNN picks; primitives are cached per row bucket
+// because a runtime M dimension drops oneDNN onto a slower kernel (DESIGN.md).
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "engine/encoder_spec.h"
+
+namespace nspbert {
+
+enum class Epilogue {
+  None,
+  Activation,   // the spec's activation (GELU, ReLU, SiLU) fused as a post-op
+  AddToOutput,  // y += x W^T + b (the residual add, as oneDNN's sum post-op)
+};
+
+class Linear {
+ public:
+  Linear() = default;
+  // weight: [out][in] row-major as Hugging Face stores it; bias: [out] or empty.
+  Linear(int64_t in, int64_t out, const std::vector<float>& weight, const std::vector<float>& bias,
+         Activation activation = Activation::GeluErf);
+
+  int64_t in() const { return in_; }
+  int64_t out() const { return out_; }
+  bool empty() const { return in_ == 0; }
+
+  // x: [rows][in], y: [rows][out], both row-major and contiguous. Buffers must hold
+  // `padded_rows(rows)` rows: the tail rows are computed but not meaningful.
+  void forward(const float* x, int64_t rows, float* y, Epilogue epilogue = Epilogue::None) const;
+
+  static int64_t padded_rows(int64_t rows);
+
+ private:
+  struct Cached {
+    dnnl::matmul primitive;
+    dnnl::memory::desc src, dst;
+  };
+  const Cached& primitive_for(int64_t rows, Epilogue epilogue) const;
+
+  int64_t in_ = 0, out_ = 0;
+  Activation activation_ = Activation::GeluErf;
+  dnnl::memory::desc packed_weight_desc_;
+  std::shared_ptr<dnnl::memory> packed_weight_;
+  std::shared_ptr<dnnl::memory> bias_;
+  mutable std::map<std::pair<int64_t, int>, Cached> cache_;
+  mutable std::shared_ptr<std::mutex> cache_mutex_ = std::make_shared<std::mutex>();
+};
+
+// The process-wide oneDNN CPU engine and stream.
+dnnl::engine& cpu_engine();
+dnnl::stream& cpu_stream();
+
+}  // namespace nspbert

@@ -1,0 +1,262 @@
+#include "engine/weights/weight_store.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "engine/error.h"
+#include "engine/weights/checkpoint_file.h"
+#include "engine/weights/dtype_convert.h"
+#include "engine/weights/safetensors_reader.h"
+#include "engine/weights/torch_bin_reader.h"
+
+namespace nspbert {
+
+namespace fs = std::filesystem;
+using weights::CheckpointFile;
+using weights::ElementType;
+using weights::RawTensor;
+
+const char* dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::F32: return "F32";
+    case DType::F16: return "F16";
+    case DType::BF16: return "BF16";
+  }
+  return "?";
+}
+
+int64_t TensorInfo::numel() const {
+  int64_t count = 1;
+  for (int64_t extent : shape) count *= extent;
+  return count;
+}
+
+namespace {
+
+// The files open_dir looks for, in order of preference.
+constexpr const char* kCheckpointNames[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                            "pytorch_model.bin.index.json"};
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+bool ends_with(const std::string& text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// TF-era checkpoints call norm parameters gamma/beta; everything downstream sees weight/bias.
+std::string canonical_name(const std::string& name) {
+  if (ends_with(name, ".gamma")) return name.substr(0, name.size() - 6) + ".weight";
+  if (ends_with(name, ".beta")) return name.substr(0, name.size() - 5) + ".bias";
+  return name;
+}
+
+bool is_torch_file(const fs::path& path) {
+  const std::string extension = path.extension().string();
+  if (extension == ".bin" || extension == ".pt" || extension == ".pth") return true;
+  if (extension == ".safetensors") return false;
+  // Unknown extension: sniff for a zip or a legacy pickle.
+  std::ifstream in(path, std::ios::binary);
+  char head[2] = {};
+  in.read(head, 2);
+  return (head[0] == 'P' && head[1] == 'K') || static_cast<unsigned char>(head[0]) == 0x80;
+}
+
+CheckpointFile read_checkpoint_file(const fs::path& path) {
+  return is_torch_file(path) ? weights::read_torch_bin(path) : weights::read_safetensors(path);
+}
+
+// A shard named by an index must stay inside the model folder.
+bool stays_inside(const fs::path& relative) {
+  if (relative.empty() || relative.is_absolute() || relative.has_root_name() || relative.has_root_directory())
+    return false;
+  for (const fs::path& part : relative)
+    if (part == "..") return false;
+  return true;
+}
+
+}  // namespace
+
+struct WeightStore::Impl {
+  std::string source;  // the file or index opened, for "not found" messages
+  std::vector<std::string> files;
+  std::vector<CheckpointFile> checkpoints;  // keep mappings and copies alive
+  std::vector<std::unique_ptr<float[]>> narrowed;  // F64 tensors converted at load
+  std::map<std::string, TensorInfo, std::less<>> tensors;
+  struct SetAside {
+    std::string dtype;
+    std::string file;
+  };
+  std::map<std::string, SetAside, std::less<>> set_aside;  // non-float buffers such as position_ids
+
+  void add_file(CheckpointFile file);
+  const TensorInfo& require(std::string_view name) const;
+};
+
+void WeightStore::Impl::add_file(CheckpointFile file) {
+  files.push_back(file.path);
+  for (RawTensor& raw : file.tensors) {
+    const std::string name = canonical_name(raw.name);
+    const std::string stored_as = name == raw.name ? "" : " (stored as '" + raw.name + "')";
+    auto clash = [&](const std::string& other_file) {
+      fail_model(file.path + ": tensor '" + name + "'" + stored_as + " is also in " +
+                 (other_file == file.path ? "this file under another name" : other_file));
+    };
+    if (const auto it = tensors.find(name); it != tensors.end()) clash(it->second.file);
+    if (const auto it = set_aside.find(name); it != set_aside.end()) clash(it->second.file);
+
+    if (!weights::is_float(raw.type)) {
+      set_aside.emplace(name, SetAside{weights::element_type_name(raw.type), file.path});
+      continue;
+    }
+    TensorInfo info;
+    info.name = name;
+    info.shape = raw.shape;
+    info.file = file.path;
+    info.data = raw.data;
+    info.nbytes = raw.nbytes;
+    switch (raw.type) {
+      case ElementType::F32: info.dtype = DType::F32; break;
+      case ElementType::F16: info.dtype = DType::F16; break;
+      case ElementType::BF16: info.dtype = DType::BF16; break;
+      default: {  // F64: no kernel wants doubles, narrow once here
+        const size_t count = raw.nbytes / 8;
+        auto values = std::make_unique<float[]>(count);
+        weights::narrow_f64(raw.data, count, values.get());
+        info.dtype = DType::F32;
+        info.data = reinterpret_cast<const std::byte*>(values.get());
+        info.nbytes = count * sizeof(float);
+        narrowed.push_back(std::move(values));
+      }
+    }
+    tensors.emplace(name, std::move(info));
+  }
+  checkpoints.push_back(std::move(file));
+}
+
+const TensorInfo& WeightStore::Impl::require(std::string_view name) const {
+  if (const auto it = tensors.find(name); it != tensors.end()) return it->second;
+  if (const auto it = set_aside.find(name); it != set_aside.end())
+    fail_model(it->second.file + ": tensor '" + std::string(name) + "' is stored as " + it->second.dtype +
+               ", not a float weight");
+  fail_model(source + ": tensor '" + std::string(name) + "' not found");
+}
+
+WeightStore::WeightStore() : impl_(std::make_unique<Impl>()) {}
+WeightStore::WeightStore(WeightStore&&) noexcept = default;
+WeightStore& WeightStore::operator=(WeightStore&&) noexcept = default;
+WeightStore::~WeightStore() = default;
+
+WeightStore WeightStore::open_dir(const fs::path& dir) {
+  std::error_code error;
+  if (!fs::exists(dir, error)) fail_model("model folder '" + dir.string() + "' does not exist");
+  if (!fs::is_directory(dir, error)) fail_model("model folder '" + dir.string() + "' is not a folder");
+  for (const char* name : kCheckpointNames)
+    if (fs::exists(dir / name, error)) return open_file(dir / name);
+  std::string looked_for;
+  for (const char* name : kCheckpointNames) looked_for += (looked_for.empty() ? "" : ", ") + std::string(name);
+  fail_model("model folder '" + dir.string() + "' has no weights (looked for " + looked_for + ")");
+}
+
+WeightStore WeightStore::open_file(const fs::path& file) {
+  std::error_code error;
+  if (!fs::exists(file, error)) fail_model(file.string() + ": file not found");
+  WeightStore store;
+  store.impl_->source = file.string();
+  if (!ends_with(file.filename().string(), ".index.json")) {
+    store.impl_->add_file(read_checkpoint_file(file));
+    return store;
+  }
+
+  const std::string index = file.string();
+  nlohmann::json json;
+  try {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) fail_model(index + ": cannot open");
+    json = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    const std::string what = e.what();
+    fail_model(index + ": not valid JSON: " + what.substr(what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2));
+  }
+  if (!json.is_object() || !json.contains("weight_map") || !json["weight_map"].is_object())
+    fail_model(index + ": no \"weight_map\" object");
+
+  // Shard -> tensors the index places there, so each shard is opened once.
+  std::map<std::string, std::vector<std::string>> listed;
+  for (const auto& [tensor, shard] : json["weight_map"].items()) {
+    if (!shard.is_string()) fail_model(index + ": tensor '" + tensor + "' maps to a non-string shard");
+    const std::string shard_name = shard.get<std::string>();
+    if (!stays_inside(fs::path(shard_name)))
+      fail_model(index + ": tensor '" + tensor + "' names shard '" + shard_name + "' outside the model folder");
+    listed[shard_name].push_back(tensor);
+  }
+  if (listed.empty()) fail_model(index + ": weight_map is empty");
+
+  const fs::path dir = file.parent_path();
+  for (const auto& [shard_name, tensors] : listed) {
+    const fs::path shard = dir / shard_name;
+    if (!fs::exists(shard, error))
+      fail_model(index + ": shard '" + shard_name + "' (for tensor '" + tensors.front() + "') is missing");
+    CheckpointFile checkpoint = read_checkpoint_file(shard);
+    std::set<std::string, std::less<>> present;
+    for (const RawTensor& raw : checkpoint.tensors) {
+      present.insert(raw.name);
+      present.insert(canonical_name(raw.name));
+    }
+    for (const std::string& tensor : tensors)
+      if (!present.count(tensor))
+        fail_model(checkpoint.path + ": tensor '" + tensor + "' listed in " + file.filename().string() +
+                   " is missing from this shard");
+    store.impl_->add_file(std::move(checkpoint));
+  }
+  return store;
+}
+
+const TensorInfo* WeightStore::find(std::string_view name) const {
+  const auto it = impl_->tensors.find(name);
+  return it == impl_->tensors.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> WeightStore::names() const {
+  std::vector<std::string> result;
+  result.reserve(impl_->tensors.size());
+  for (const auto& entry : impl_->tensors) result.push_back(entry.first);
+  return result;
+}
+
+size_t WeightStore::size() const { return impl_->tensors.size(); }
+
+std::vector<float> WeightStore::read_f32(std::string_view name, const std::vector<int64_t>& expected_shape) const {
+  const TensorInfo& info = impl_->require(name);
+  if (!expected_shape.empty() && info.shape != expected_shape)
+    fail_model(info.file + ": tensor '" + info.name + "' has shape " + shape_string(info.shape) + ", expected " +
+               shape_string(expected_shape));
+  const size_t count = static_cast<size_t>(info.numel());
+  std::vector<float> values(count);
+  if (count == 0) return values;
+  switch (info.dtype) {
+    case DType::F32: std::memcpy(values.data(), info.data, count * sizeof(float)); break;
+    case DType::F16: weights::widen_f16(info.data, count, values.data()); break;
+    case DType::BF16: weights::widen_bf16(info.data, count, values.data()); break;
+  }
+  return values;
+}
+
+std::string WeightStore::stored_dtypes() const {
+  std::set<std::string> kinds;
+  for (const auto& entry : impl_->tensors) kinds.insert(dtype_name(entry.second.dtype));
+  std::string text;
+  for (const std::string& kind : kinds) text += (text.empty() ? "" : "+") + kind;
+  return text;
+}
+
+std::vector<std::string> WeightStore::files() const { return impl_->files; }
+
+}  // namespace nspbert

@@ -1,0 +1,41 @@
+#pragma once
+// A loaded model folder: the typed spec, the encoder with its weights bound, and the tokenizer.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/encoder.h"
+#include "engine/encoder_spec.h"
+#include "models/config_reader.h"
+#include "tokenizer/tokenizer.h"
+
+namespace nspbert {
+
+struct LoadOptions {
+  int threads = 0;  // 0: every core
+  bool need_tokenizer = true;
+};
+
+struct Model {
+  std::filesystem::path dir;
+  EncoderSpec spec;
+  std::unique_ptr<Encoder> encoder;
+  std::unique_ptr<Tokenizer> tokenizer;  // null when not requested
+  std::string stored_dtype;
+  std::vector<std::string> weight_files;
+  int64_t parameter_count = 0;  // tensors the encoder uses
+  std::vector<std::string> unused_tensors;
+};
+
+// config.json -> EncoderSpec; fails naming the field it cannot run.
+EncoderSpec read_encoder_spec(const ConfigReader& config);
+
+Model load_model(const std::filesystem::path& dir, const LoadOptions& options = {});
+
+// Sets the OpenMP (and so oneDNN) thread count; call before building primitives.
+void set_thread_count(int threads);
+int thread_count();
+
+}  // namespace nspbert

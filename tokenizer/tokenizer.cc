@@ -1,0 +1,183 @@
+#include "tokenizer/tokenizer.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/error.h"
+#include "tokenizer/sentencepiece_tokenizer.h"
+#include "tokenizer/wordpiece.h"
+
+namespace nspbert {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json read_json(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail_model("cannot read " + file.string());
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    fail_model(file.string() + " is not valid JSON: " + e.what());
+  }
+}
+
+std::optional<bool> optional_bool(const json& object, const char* key, const fs::path& file) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) fail_model(file.string() + ": \"" + key + "\" must be true, false or null");
+  return it->get<bool>();
+}
+
+// Special tokens appear as plain strings or as AddedToken objects {"content": "[CLS]", ...}.
+void read_token_name(const json& config, const char* key, std::string& name) {
+  const auto it = config.find(key);
+  if (it == config.end()) return;
+  if (it->is_string()) name = it->get<std::string>();
+  if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) name = (*it)["content"];
+}
+
+void apply_tokenizer_config(const json& config, const fs::path& file, BertNormalization& normalization,
+                            SpecialTokenNames& names) {
+  if (const auto lowercase = optional_bool(config, "do_lower_case", file)) normalization.lowercase = *lowercase;
+  if (config.contains("strip_accents")) normalization.strip_accents = optional_bool(config, "strip_accents", file);
+  if (const auto chinese = optional_bool(config, "tokenize_chinese_chars", file)) {
+    normalization.handle_chinese_chars = *chinese;
+  }
+  read_token_name(config, "cls_token", names.cls);
+  read_token_name(config, "sep_token", names.sep);
+  read_token_name(config, "pad_token", names.pad);
+  read_token_name(config, "unk_token", names.unk);
+  read_token_name(config, "mask_token", names.mask);
+}
+
+const json* find_bert_normalizer(const json& normalizer) {
+  if (!normalizer.is_object()) return nullptr;
+  const auto type = normalizer.value("type", std::string());
+  if (type == "BertNormalizer") return &normalizer;
+  if (type == "Sequence" && normalizer.contains("normalizers") && normalizer["normalizers"].is_array()) {
+    for (const auto& inner : normalizer["normalizers"]) {
+      if (const json* found = find_bert_normalizer(inner)) return found;
+    }
+  }
+  return nullptr;
+}
+
+// tokenizer.json is what Hugging Face's fast tokenizer loads, so its normaliser wins.
+void apply_tokenizer_json(const json& tokenizer, const fs::path& file, BertNormalization& normalization,
+                          SpecialTokenNames& names) {
+  if (!tokenizer.is_object()) return;
+  if (const json* bert = tokenizer.contains("normalizer") ? find_bert_normalizer(tokenizer["normalizer"]) : nullptr) {
+    if (const auto clean = optional_bool(*bert, "clean_text", file)) normalization.clean_text = *clean;
+    if (const auto chinese = optional_bool(*bert, "handle_chinese_chars", file)) {
+      normalization.handle_chinese_chars = *chinese;
+    }
+    if (const auto lowercase = optional_bool(*bert, "lowercase", file)) normalization.lowercase = *lowercase;
+    if (bert->contains("strip_accents")) normalization.strip_accents = optional_bool(*bert, "strip_accents", file);
+  }
+  const auto model = tokenizer.find("model");
+  if (model != tokenizer.end() && model->is_object() && model->value("type", std::string()) == "WordPiece") {
+    const auto limit = model->find("max_input_chars_per_word");
+    if (limit != model->end() && limit->is_number_unsigned()) {
+      normalization.max_input_chars_per_word = limit->get<size_t>();
+    }
+    read_token_name(*model, "unk_token", names.unk);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> Tokenizer::from_model_dir(const fs::path& dir) {
+  if (!fs::is_directory(dir)) fail_model("model folder " + dir.string() + " does not exist or is not a folder");
+  const fs::path config_file = dir / "tokenizer_config.json";
+  const json config = fs::exists(config_file) ? read_json(config_file) : json::object();
+  if (!config.is_object()) fail_model(config_file.string() + " must hold a JSON object");
+
+  if (fs::exists(dir / "vocab.txt")) {
+    BertNormalization normalization;  // lower-cases by default, as Hugging Face's BertTokenizer
+    SpecialTokenNames names;
+    apply_tokenizer_config(config, config_file, normalization, names);
+    const fs::path tokenizer_file = dir / "tokenizer.json";
+    if (fs::exists(tokenizer_file)) apply_tokenizer_json(read_json(tokenizer_file), tokenizer_file, normalization, names);
+    return std::make_unique<WordPieceTokenizer>(WordPieceTokenizer::read_vocab(dir / "vocab.txt"), normalization,
+                                                names);
+  }
+  for (const char* name : {"spiece.model", "sentencepiece.bpe.model"}) {
+    if (fs::exists(dir / name)) {
+      const bool lowercase = optional_bool(config, "do_lower_case", config_file).value_or(false);
+      return std::make_unique<SentencePieceTokenizer>(dir / name, lowercase);
+    }
+  }
+  fail_model("no vocabulary in model folder " + dir.string() +
+             " (expected vocab.txt, spiece.model or sentencepiece.bpe.model)");
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::from_vocab(const fs::path& vocab_txt, bool lower_case) {
+  BertNormalization normalization;
+  normalization.lowercase = lower_case;
+  return std::make_unique<WordPieceTokenizer>(WordPieceTokenizer::read_vocab(vocab_txt), normalization);
+}
+
+Encoding encode(const Tokenizer& tok, std::string_view a, std::optional<std::string_view> b, size_t max_length,
+                Truncation rule) {
+  std::optional<std::vector<Token>> b_tokens;
+  if (b) b_tokens = tok.tokenize(*b);
+  return encode_tokens(tok, tok.tokenize(a), std::move(b_tokens), max_length, rule);
+}
+
+Encoding encode_tokens(const Tokenizer& tok, std::vector<Token> a, std::optional<std::vector<Token>> b,
+                       size_t max_length, Truncation rule) {
+  const SpecialTokens& special = tok.special();
+  if (special.cls < 0 || special.sep < 0) fail_model("the vocabulary has no [CLS]/[SEP] tokens to build sequences with");
+  const size_t special_count = b ? 3 : 2;
+  if (max_length < special_count) {
+    fail_usage("max length " + std::to_string(max_length) + " is smaller than the " + std::to_string(special_count) +
+               " special tokens ([CLS], [SEP]" + (b ? ", [SEP]" : "") + ") every sequence needs");
+  }
+  const size_t budget = max_length - special_count;
+  size_t keep_a = a.size(), keep_b = b ? b->size() : 0;
+  const bool truncated = keep_a + keep_b > budget;
+  while (keep_a + keep_b > budget) {
+    const bool from_a = rule == Truncation::NspReference ? keep_a >= keep_b : keep_a > keep_b;
+    if (from_a) {
+      --keep_a;
+    } else {
+      --keep_b;
+    }
+  }
+
+  Encoding encoding;
+  encoding.segment_a_tokens = keep_a;
+  encoding.segment_b_tokens = keep_b;
+  encoding.truncated = truncated;
+  const size_t total = keep_a + keep_b + special_count;
+  encoding.ids.reserve(total);
+  encoding.type_ids.reserve(total);
+  encoding.offsets.reserve(total);
+  encoding.tokens.reserve(total);
+  const auto add_special = [&](int32_t id, int32_t type) {
+    encoding.ids.push_back(id);
+    encoding.type_ids.push_back(type);
+    encoding.offsets.emplace_back(0, 0);
+    encoding.tokens.emplace_back(tok.token_of(id));
+  };
+  const auto add_segment = [&](std::vector<Token>& tokens, size_t count, int32_t type) {
+    for (size_t i = 0; i < count; ++i) {
+      encoding.ids.push_back(tokens[i].id);
+      encoding.type_ids.push_back(type);
+      encoding.offsets.emplace_back(tokens[i].begin, tokens[i].end);
+      encoding.tokens.push_back(std::move(tokens[i].text));
+    }
+  };
+  add_special(special.cls, 0);
+  add_segment(a, keep_a, 0);
+  add_special(special.sep, 0);
+  if (b) {
+    add_segment(*b, keep_b, 1);
+    add_special(special.sep, 1);
+  }
+  return encoding;
+}
+
+}  // namespace nspbert

@@ -1,0 +1,75 @@
+#pragma once
+// BERT's WordPiece with the semantics of the original BertTokenizer (google-research/bert
+// tokenization.py): clean text, split CJK ideographs and punctuation, optional lower-casing
+// and accent stripping, then greedy longest-match-first sub-words with "##" continuations.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tokenizer/tokenizer.h"
+
+namespace nspbert {
+
+// The BasicTokenizer switches; field names follow Hugging Face's BertNormalizer.
+struct BertNormalization {
+  bool lowercase = true;
+  std::optional<bool> strip_accents;  // unset: strip exactly when lower-casing
+  bool handle_chinese_chars = true;   // put spaces around CJK ideographs
+  bool clean_text = true;             // drop NUL, U+FFFD and control characters; whitespace -> space
+  // Longer words become one [UNK]. The original tokenizer (and bert4keras) use 200; Hugging
+  // Face uses 100, which its tokenizer.json states explicitly.
+  size_t max_input_chars_per_word = 200;
+
+  bool strips_accents() const { return strip_accents.value_or(lowercase); }
+};
+
+struct SpecialTokenNames {
+  std::string cls = "[CLS]", sep = "[SEP]", pad = "[PAD]", unk = "[UNK]", mask = "[MASK]";
+};
+
+class WordPieceTokenizer final : public Tokenizer {
+ public:
+  // `vocab[i]` is the token with id i. Throws fail_model if the unknown token is missing.
+  WordPieceTokenizer(std::vector<std::string> vocab, BertNormalization normalization,
+                     SpecialTokenNames names = {});
+  // The lookup tables point into vocab_.
+  WordPieceTokenizer(const WordPieceTokenizer&) = delete;
+  WordPieceTokenizer& operator=(const WordPieceTokenizer&) = delete;
+  // vocab.txt: one token per line, id = line number.
+  static std::vector<std::string> read_vocab(const std::filesystem::path& vocab_txt);
+
+  std::vector<Token> tokenize(std::string_view text) const override;
+  const SpecialTokens& special() const override { return special_; }
+  size_t vocab_size() const override { return vocab_.size(); }
+  std::optional<int32_t> id_of(std::string_view token) const override;
+  std::string_view token_of(int32_t id) const override;
+
+  const BertNormalization& normalization() const { return normalization_; }
+
+  // One normalised character of a word: where it ends in the word's UTF-8, and the input
+  // bytes it came from (several characters share them when NFD splits one).
+  struct WordChar {
+    size_t word_end;
+    size_t begin;
+    size_t end;
+  };
+
+ private:
+  void split_word(std::string_view word, const std::vector<WordChar>& chars, std::vector<Token>& out) const;
+
+  std::vector<std::string> vocab_;
+  // Views into vocab_. Continuations are keyed without their "##" so lookups need no copy.
+  std::unordered_map<std::string_view, int32_t> word_starts_;
+  std::unordered_map<std::string_view, int32_t> continuations_;
+  size_t longest_start_bytes_ = 0;
+  size_t longest_continuation_bytes_ = 0;
+  BertNormalization normalization_;
+  SpecialTokens special_;
+  std::string unk_text_;
+};
+
+}  // namespace nspbert

@@ -1,0 +1,37 @@
+#include "tools/cli/model_options.h"
+
+namespace nspbert::cli {
+
+void ModelOptions::add_to(CLI::App& app, bool with_attention) {
+  app.add_option("--model", model, "Model folder (config.json, weights, vocab.txt)")->required();
+  app.add_option("--threads", threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
+  if (!with_attention) return;
+  app.add_option("--attention-window", attention_window, "Local attention: token i sees j only when |i-j| <= W")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  app.add_option("--logn-scale", logn_scale,
+                 "Scale attention logits by max(1, log_m n), m = training length (default: max_position_embeddings)")
+      ->expected(0, 1)
+      ->default_str("");
+  app.add_flag("--hwfa", hwfa, "Window attention in all but the last layer, full attention + log-n in the last");
+}
+
+AttentionOptions ModelOptions::attention(const EncoderSpec& spec) const {
+  AttentionOptions a;
+  a.window = attention_window;
+  a.hwfa = hwfa;
+  if (logn_scale != 0 || hwfa) {
+    a.logn_base = logn_scale > 1 ? logn_scale : static_cast<double>(spec.max_positions);
+    a.logn_at_least_one = true;
+  }
+  if (hwfa && a.window == 0) a.window = spec.max_positions;
+  return a;
+}
+
+Model ModelOptions::load(bool need_tokenizer) const {
+  LoadOptions options;
+  options.threads = threads;
+  options.need_tokenizer = need_tokenizer;
+  return load_model(model, options);
+}
+
+}  // namespace nspbert::cli

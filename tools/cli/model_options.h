@@ -1,0 +1,25 @@
+#pragma once
+// Options every command that runs the encoder shares: the model folder, threads, and the
+// inference-time attention variants of METHODS.md §5.
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "engine/encoder_spec.h"
+#include "models/model.h"
+
+namespace nspbert::cli {
+
+struct ModelOptions {
+  std::string model;
+  int threads = 0;
+  int64_t attention_window = 0;
+  double logn_scale = 0;  // training length m; 0 = off
+  bool hwfa = false;
+
+  void add_to(CLI::App& app, bool with_attention = true);
+  AttentionOptions attention(const EncoderSpec& spec) const;
+  Model load(bool need_tokenizer = true) const;
+};
+
+}  // namespace nspbert::cli

@@ -1,0 +1,222 @@
+// nspbert tokenize: JSONL {"text": ...} in, one JSONL line of tokens, ids and byte offsets out.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "engine/error.h"
+#include "tokenizer/tokenizer.h"
+#include "tools/cli/command.h"
+
+namespace nspbert::cli {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+struct TokenizeOptions {
+  std::string model_dir;
+  std::string vocab_file;
+  bool lowercase = true;
+  std::string input;
+  std::string output;
+  std::string field = "text";
+  std::string pair_field;
+  bool special_tokens = false;
+  size_t max_length = 0;
+  bool has_max_length = false;
+  std::string truncation = "nsp";
+};
+
+// A line that cannot be tokenised; reported on its own output line, processing goes on.
+struct LineError {
+  std::string message;
+};
+
+bool is_blank(const std::string& line) {
+  return line.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+// nlohmann prefixes its messages with "[json.exception.parse_error.101] ", noise for users.
+std::string without_exception_id(const char* what) {
+  std::string message = what;
+  if (message.starts_with("[json.exception.")) {
+    if (const auto close = message.find("] "); close != std::string::npos) message.erase(0, close + 2);
+  }
+  return message;
+}
+
+std::string string_field(const json& object, const std::string& name) {
+  const auto it = object.find(name);
+  if (it == object.end()) throw LineError{"missing field \"" + name + "\""};
+  if (!it->is_string()) throw LineError{"field \"" + name + "\" is not a string"};
+  return it->get<std::string>();
+}
+
+ordered_json offsets_json(const std::vector<std::pair<size_t, size_t>>& offsets) {
+  ordered_json array = ordered_json::array();
+  for (const auto& [begin, end] : offsets) array.push_back({begin, end});
+  return array;
+}
+
+class LineTokenizer {
+ public:
+  LineTokenizer(const TokenizeOptions& options, std::unique_ptr<Tokenizer> tokenizer)
+      : options_(options), tokenizer_(std::move(tokenizer)) {
+    pair_ = !options.pair_field.empty();
+    rule_ = options.truncation == "longest-first" ? Truncation::LongestFirst : Truncation::NspReference;
+    encodes_ = options.special_tokens || !options.pair_field.empty() || options.has_max_length;
+    max_length_ = options.has_max_length ? options.max_length : std::numeric_limits<size_t>::max();
+    // Fails now, with the library's message, if the limit cannot hold the special tokens.
+    if (encodes_) encode(*tokenizer_, "", pair_ ? std::optional<std::string_view>("") : std::nullopt, max_length_, rule_);
+  }
+
+  ordered_json process(const std::string& line) const {
+    json request;
+    try {
+      request = json::parse(line);
+    } catch (const json::parse_error& e) {
+      throw LineError{"not valid JSON: " + without_exception_id(e.what())};
+    }
+    if (!request.is_object()) throw LineError{"expected a JSON object such as {\"" + options_.field + "\": \"...\"}"};
+    const std::string text = string_field(request, options_.field);
+    if (!encodes_) return plain(text);
+    std::optional<std::string> pair;
+    if (pair_) pair = string_field(request, options_.pair_field);
+    return encoded(text, pair);
+  }
+
+ private:
+  ordered_json plain(const std::string& text) const {
+    ordered_json tokens = ordered_json::array(), ids = ordered_json::array(), offsets = ordered_json::array();
+    for (const Token& token : tokenizer_->tokenize(text)) {
+      tokens.push_back(token.text);
+      ids.push_back(token.id);
+      offsets.push_back({token.begin, token.end});
+    }
+    return {{"tokens", std::move(tokens)}, {"ids", std::move(ids)}, {"offsets", std::move(offsets)}};
+  }
+
+  ordered_json encoded(const std::string& text, const std::optional<std::string>& pair) const {
+    std::optional<std::string_view> b;
+    if (pair) b = *pair;
+    const Encoding encoding = encode(*tokenizer_, text, b, max_length_, rule_);
+    return {{"tokens", encoding.tokens},
+            {"ids", encoding.ids},
+            {"type_ids", encoding.type_ids},
+            {"offsets", offsets_json(encoding.offsets)},
+            {"truncated", encoding.truncated}};
+  }
+
+  const TokenizeOptions& options_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  Truncation rule_ = Truncation::NspReference;
+  bool pair_ = false;
+  bool encodes_ = false;
+  size_t max_length_ = 0;
+};
+
+class Output {
+ public:
+  explicit Output(const std::string& path) : path_(path.empty() ? "standard output" : path) {
+    file_ = path.empty() ? stdout : std::fopen(path.c_str(), "wb");
+    if (!file_) fail_input("cannot write " + path + ": " + std::strerror(errno));
+  }
+  ~Output() {
+    if (file_ && file_ != stdout) std::fclose(file_);
+  }
+
+  void write_line(const ordered_json& value) {
+    buffer_ += value.dump(-1, ' ', false, json::error_handler_t::replace);
+    buffer_ += '\n';
+    if (buffer_.size() >= kFlushBytes) flush();
+  }
+
+  void finish() {
+    flush();
+    if (std::fflush(file_) != 0 || std::ferror(file_)) fail_input("cannot write " + path_ + ": " + std::strerror(errno));
+  }
+
+ private:
+  static constexpr size_t kFlushBytes = 1 << 16;
+
+  void flush() {
+    if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
+      fail_input("cannot write " + path_ + ": " + std::strerror(errno));
+    }
+    buffer_.clear();
+  }
+
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  std::string buffer_;
+};
+
+int run(const TokenizeOptions& options) {
+  if (options.model_dir.empty() && options.vocab_file.empty()) fail_usage("tokenize needs --model DIR or --vocab FILE");
+  auto tokenizer = options.model_dir.empty() ? Tokenizer::from_vocab(options.vocab_file, options.lowercase)
+                                             : Tokenizer::from_model_dir(options.model_dir);
+  const LineTokenizer line_tokenizer(options, std::move(tokenizer));
+
+  std::ios::sync_with_stdio(false);
+  std::ifstream file;
+  if (!options.input.empty()) {
+    file.open(options.input, std::ios::binary);
+    if (!file) fail_input("cannot read " + options.input + ": " + std::strerror(errno));
+  }
+  std::istream& in = options.input.empty() ? std::cin : file;
+  Output out(options.output);
+
+  bool any_failed = false;
+  std::string line;
+  for (size_t line_number = 1; std::getline(in, line); ++line_number) {
+    if (is_blank(line)) continue;
+    try {
+      out.write_line(line_tokenizer.process(line));
+    } catch (const LineError& e) {
+      any_failed = true;
+      out.write_line(ordered_json{{"line", line_number}, {"error", e.message}});
+    }
+  }
+  if (in.bad()) fail_input("error while reading " + (options.input.empty() ? "standard input" : options.input));
+  out.finish();
+  return any_failed ? 1 : 0;
+}
+
+Runner setup(CLI::App& sub) {
+  auto options = std::make_shared<TokenizeOptions>();
+  auto* model = sub.add_option("--model", options->model_dir,
+                               "Model folder: vocab.txt (+ tokenizer_config.json, tokenizer.json) or a SentencePiece model");
+  auto* vocab = sub.add_option("--vocab", options->vocab_file, "WordPiece vocab.txt, used without a model folder");
+  model->excludes(vocab);
+  sub.add_flag("--lower,!--no-lower", options->lowercase,
+               "With --vocab: lower-case and strip accents (default --lower), or keep case")
+      ->needs(vocab);
+  sub.add_option("--input", options->input, "JSONL input, one {\"text\": ...} per line (default: standard input)");
+  sub.add_option("--output", options->output, "Where to write the JSONL results (default: standard output)");
+  sub.add_option("--field", options->field, "Name of the text field")->capture_default_str();
+  sub.add_option("--pair-field", options->pair_field,
+                 "Second text field: encode [CLS] A [SEP] B [SEP] and also print type_ids");
+  sub.add_flag("--special-tokens", options->special_tokens, "Wrap single texts as [CLS] A [SEP]");
+  auto* max_length = sub.add_option("--max-length", options->max_length,
+                                    "Truncate encoded sequences to this many tokens, special tokens included");
+  sub.add_option("--truncation", options->truncation,
+                 "Which segment loses tokens: nsp (the longer, ties from A) or longest-first (ties from B)")
+      ->check(CLI::IsMember({"nsp", "longest-first"}))
+      ->capture_default_str();
+  return [options, max_length] {
+    options->has_max_length = max_length->count() > 0;
+    return run(*options);
+  };
+}
+
+static const bool registered = register_command(
+    {"tokenize", "Split JSONL texts into tokens, ids and byte offsets (one output line per input line)", setup});
+
+}  // namespace
+}  // namespace nspbert::cli
