@@ -239,7 +239,7 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
     }
     w.qkv.forward(attention_input, p.rows, qkv.data());
     if (rotary) apply_rotary(p.layout, qkv.data(), p.rows, spec_.rotary_value);
-    self_attention(p.layout, settings, qkv.data(), context.data(), nullptr, req.want_stats ? &entropy : nullptr);
+    self_attention(p.layout, settings, qkv.data(), context.data(), req.want_stats ? &entropy : nullptr);
     scale_residual();
     w.attention_out.forward(context.data(), p.rows, x.data(), Epilogue::AddToOutput);
     if (placement == NormPlacement::Post) normalize_rows(w.attention_norm, x.data(), x.data(), p.rows, H);

@@ -1,5 +1,7 @@
 #include "engine/encoder_spec.h"
 
+#include "engine/error.h"
+
 namespace nspbert {
 
 const char* family_name(Family f) {
@@ -24,6 +26,22 @@ const char* activation_name(Activation a) {
     case Activation::Silu: return "silu";
   }
   return "?";
+}
+
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::F32: return "f32";
+    case Precision::BF16: return "bf16";
+    case Precision::Int8: return "int8";
+  }
+  return "?";
+}
+
+Precision parse_precision(const std::string& name) {
+  if (name == "f32") return Precision::F32;
+  if (name == "bf16") return Precision::BF16;
+  if (name == "int8") return Precision::Int8;
+  fail_usage("unknown precision '" + name + "': use f32, bf16 or int8");
 }
 
 }  // namespace nspbert

@@ -11,12 +11,16 @@ enum class NormPlacement { Pre, Post };
 enum class NormKind { LayerNorm, RmsNoGain };
 enum class PositionKind { Absolute, Rotary };
 enum class Activation { GeluErf, GeluTanh, Relu, Silu };
+// How the GEMMs run. f32 is the exact path; bf16 and int8 trade a little accuracy for speed.
+enum class Precision { F32, BF16, Int8 };
 
 const char* family_name(Family f);
 const char* norm_placement_name(NormPlacement p);
 const char* norm_kind_name(NormKind k);
 const char* position_kind_name(PositionKind k);
 const char* activation_name(Activation a);
+const char* precision_name(Precision p);
+Precision parse_precision(const std::string& name);  // "f32", "bf16", "int8"; throws a usage error
 
 struct EncoderSpec {
   Family family = Family::Bert;

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include <oneapi/dnnl/dnnl.hpp>
+
 #include "engine/error.h"
 #include "engine/weights/weight_store.h"
 #include "models/family.h"
@@ -14,6 +16,16 @@ void set_thread_count(int threads) {
   if (threads > 0) omp_set_num_threads(threads);
 }
 int thread_count() { return omp_get_max_threads(); }
+
+// Reduced precision needs the matching instructions; say so instead of running a slow emulation.
+static void require_precision_support(Precision precision) {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  const auto at_least = [&](dnnl::cpu_isa wanted) { return (static_cast<unsigned>(isa) & static_cast<unsigned>(wanted)) == static_cast<unsigned>(wanted); };
+  if (precision == Precision::BF16 && !at_least(dnnl::cpu_isa::avx512_core_bf16))
+    fail_usage("--precision bf16 needs a CPU with AVX512-BF16; this one does not have it (use f32)");
+  if (precision == Precision::Int8 && !at_least(dnnl::cpu_isa::avx512_core_vnni) && !at_least(dnnl::cpu_isa::avx2_vnni))
+    fail_usage("--precision int8 needs a CPU with VNNI; this one does not have it (use f32)");
+}
 
 const FamilyDefinition& family_for_config(const ConfigReader& config) {
   const std::string type = config.string("model_type");
@@ -79,10 +91,11 @@ class WeightBinder {
     return store_.read_f32(name, shape);
   }
 
-  Linear linear(const std::string& name, int64_t in, int64_t out, bool bias, Activation act = Activation::GeluErf) {
+  Linear linear(const std::string& name, int64_t in, int64_t out, bool bias, Activation act = Activation::GeluErf,
+                Precision precision = Precision::F32) {
     std::vector<float> w = tensor(name + ".weight", {out, in});
     std::vector<float> b = bias ? tensor(name + ".bias", {out}) : std::vector<float>{};
-    return Linear(in, out, w, b, act);
+    return Linear(in, out, w, b, act, precision);
   }
 
   NormWeights layer_norm(const std::string& name, int64_t width) {
@@ -124,7 +137,9 @@ class WeightBinder {
   std::set<std::string> used_;
 };
 
-EncoderWeights bind_weights(WeightBinder& bind, const EncoderSpec& spec, const FamilyDefinition& family) {
+// The encoder layers' GEMMs run at the requested precision; embeddings, norms and heads stay f32.
+EncoderWeights bind_weights(WeightBinder& bind, const EncoderSpec& spec, const FamilyDefinition& family,
+                            Precision precision) {
   const int64_t H = spec.hidden, E = spec.embedding_size, V = spec.vocab_size, I = spec.intermediate;
   const WeightNames& names = family.names;
   EncoderWeights w;
@@ -152,10 +167,10 @@ EncoderWeights bind_weights(WeightBinder& bind, const EncoderSpec& spec, const F
         qkv_b.insert(qkv_b.end(), bpart.begin(), bpart.end());
       }
     }
-    layer.qkv = Linear(H, 3 * H, qkv_w, qkv_b);
-    layer.attention_out = bind.linear(scope + "attention.output.dense", H, H, spec.bias);
-    layer.ffn_in = bind.linear(scope + "intermediate.dense", H, I, spec.bias, spec.activation);
-    layer.ffn_out = bind.linear(scope + "output.dense", I, H, spec.bias);
+    layer.qkv = Linear(H, 3 * H, qkv_w, qkv_b, spec.activation, precision);
+    layer.attention_out = bind.linear(scope + "attention.output.dense", H, H, spec.bias, spec.activation, precision);
+    layer.ffn_in = bind.linear(scope + "intermediate.dense", H, I, spec.bias, spec.activation, precision);
+    layer.ffn_out = bind.linear(scope + "output.dense", I, H, spec.bias, spec.activation, precision);
     layer.attention_norm = bind.norm(names.attention_norm, scope, H);
     layer.ffn_norm = bind.norm(names.ffn_norm, scope, H);
     w.layers.push_back(std::move(layer));
@@ -190,14 +205,16 @@ Model load_model(const std::filesystem::path& dir, const LoadOptions& options) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) fail_model("model folder '" + dir.string() + "' does not exist");
   set_thread_count(options.threads);
+  require_precision_support(options.precision);
   const ConfigReader config = ConfigReader::from_file(dir / "config.json");
   Model model;
   model.dir = dir;
+  model.precision = options.precision;
   model.spec = read_encoder_spec(config);
   const FamilyDefinition& family = family_for_config(config);
   WeightStore store = WeightStore::open_dir(dir);
   WeightBinder binder(store, model.spec, family);
-  EncoderWeights weights = bind_weights(binder, model.spec, family);
+  EncoderWeights weights = bind_weights(binder, model.spec, family, options.precision);
   if (weights.pooler && store.contains("classifier.weight")) {
     const TensorInfo* info = store.find("classifier.weight");
     if (info->shape.size() != 2 || info->shape[1] != model.spec.hidden)

@@ -16,6 +16,7 @@ namespace nspbert {
 struct LoadOptions {
   int threads = 0;  // 0: every core
   bool need_tokenizer = true;
+  Precision precision = Precision::F32;
 };
 
 struct Model {
@@ -23,6 +24,7 @@ struct Model {
   EncoderSpec spec;
   std::unique_ptr<Encoder> encoder;
   std::unique_ptr<Tokenizer> tokenizer;  // null when not requested
+  Precision precision = Precision::F32;
   std::string stored_dtype;
   std::vector<std::string> weight_files;
   int64_t parameter_count = 0;  // tensors the encoder uses

@@ -246,7 +246,7 @@ TEST(Attention, EntropyOfUniformAttentionIsLogN) {
   for (int t = 0; t < T; ++t) qkv[t * 3 * H + 2 * H] = static_cast<float>(t);
   std::vector<float> context(T * H);
   AttentionEntropy entropy;
-  self_attention(layout, {}, qkv.data(), context.data(), nullptr, &entropy);
+  self_attention(layout, {}, qkv.data(), context.data(), &entropy);
   EXPECT_EQ(entropy.count, T);
   EXPECT_NEAR(entropy.sum / entropy.count, std::log(5.0), 1e-6);
   EXPECT_NEAR(context[0], 2.0, 1e-6);  // mean of 0..4

@@ -1,12 +1,48 @@
 #include "engine/ops/attention.h"
 
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "engine/ops/attention_kernel.h"
+#include "engine/ops/linear.h"
 
 namespace nspbert {
 
-static double logit_scale(const AttentionSettings& s, int64_t head_dim, int64_t valid_length) {
+namespace {
+
+using dnnl::memory;
+using dt = dnnl::memory::data_type;
+
+// Q K^T and P V for one sequence length, all heads at once, as strided views of the QKV buffer.
+struct AttentionGemms {
+  dnnl::matmul scores, mix;
+  memory::desc q, k_transposed, probabilities, v, context;
+};
+
+const AttentionGemms& gemms_for(int64_t hidden, int64_t heads, int64_t n) {
+  static std::mutex mutex;
+  static std::map<std::tuple<int64_t, int64_t, int64_t>, AttentionGemms> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  const auto key = std::make_tuple(hidden, heads, n);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  const int64_t d = hidden / heads, stride = 3 * hidden;
+  AttentionGemms g;
+  g.q = memory::desc({heads, n, d}, dt::f32, {d, stride, 1});
+  g.k_transposed = memory::desc({heads, d, n}, dt::f32, {d, 1, stride});
+  g.probabilities = memory::desc({heads, n, n}, dt::f32, {n * n, n, 1});
+  g.v = memory::desc({heads, n, d}, dt::f32, {d, stride, 1});
+  g.context = memory::desc({heads, n, d}, dt::f32, {d, hidden, 1});
+  g.scores = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(g.q, g.k_transposed, g.probabilities), cpu_engine()));
+  g.mix = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(g.probabilities, g.v, g.context), cpu_engine()));
+  return cache.emplace(key, std::move(g)).first->second;
+}
+
+double logit_scale(const AttentionSettings& s, int64_t head_dim, int64_t valid_length) {
   double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
   if (s.logn_base > 1.0) {
     double factor = std::log(static_cast<double>(std::max<int64_t>(valid_length, 1))) / std::log(s.logn_base);
@@ -16,40 +52,38 @@ static double logit_scale(const AttentionSettings& s, int64_t head_dim, int64_t 
   return scale;
 }
 
+}  // namespace
+
 void self_attention(const AttentionLayout& layout, const AttentionSettings& settings, const float* qkv,
-                    float* context, const std::vector<int64_t>* query_rows, AttentionEntropy* entropy) {
-  const int64_t head_dim = layout.hidden / layout.heads;
-  const int64_t n_seq = static_cast<int64_t>(layout.sequences.size());
-  double entropy_sum = 0;
-  int64_t entropy_count = 0;
-#pragma omp parallel for schedule(dynamic, 1) collapse(2) reduction(+ : entropy_sum, entropy_count)
-  for (int64_t s = 0; s < n_seq; ++s) {
-    for (int64_t h = 0; h < layout.heads; ++h) {
-      const SequenceRows& seq = layout.sequences[s];
-      HeadTask task;
-      task.qkv = qkv;
-      task.context = context;
-      task.row_stride = 3 * layout.hidden;
-      task.hidden = layout.hidden;
-      task.head_dim = head_dim;
-      task.head = h;
-      task.first_row = seq.first_row;
-      task.rows = seq.rows;
-      task.positions = layout.positions.data();
-      task.is_key = layout.is_key.data();
-      task.window = settings.window;
-      task.scale = static_cast<float>(logit_scale(settings, head_dim, seq.valid_length));
-      task.query_rows = query_rows;
-      double e = 0;
-      int64_t c = 0;
-      attend_one_head(task, entropy ? &e : nullptr, &c);
-      entropy_sum += e;
-      entropy_count += c;
+                    float* context, AttentionEntropy* entropy) {
+  const int64_t H = layout.hidden, heads = layout.heads, d = H / heads;
+  thread_local std::vector<float> probabilities;
+  for (const SequenceRows& seq : layout.sequences) {
+    const int64_t n = seq.rows;
+    const AttentionGemms& g = gemms_for(H, heads, n);
+    probabilities.resize(heads * n * n);
+    float* base = const_cast<float*>(qkv) + seq.first_row * 3 * H;
+    memory q(g.q, cpu_engine(), base), k(g.k_transposed, cpu_engine(), base + H), v(g.v, cpu_engine(), base + 2 * H);
+    memory p(g.probabilities, cpu_engine(), probabilities.data());
+    memory out(g.context, cpu_engine(), context + seq.first_row * H);
+    g.scores.execute(cpu_stream(), {{DNNL_ARG_SRC, q}, {DNNL_ARG_WEIGHTS, k}, {DNNL_ARG_DST, p}});
+    cpu_stream().wait();
+
+    SoftmaxRows rows;
+    rows.scores = probabilities.data();
+    rows.heads = heads;
+    rows.n = n;
+    rows.positions = layout.positions.data() + seq.first_row;
+    rows.is_key = layout.is_key.data() + seq.first_row;
+    rows.window = settings.window;
+    rows.scale = static_cast<float>(logit_scale(settings, d, seq.valid_length));
+    const SoftmaxEntropy e = masked_softmax(rows, entropy != nullptr);
+    if (entropy) {
+      entropy->sum += e.sum;
+      entropy->count += e.count;
     }
-  }
-  if (entropy) {
-    entropy->sum += entropy_sum;
-    entropy->count += entropy_count;
+    g.mix.execute(cpu_stream(), {{DNNL_ARG_SRC, p}, {DNNL_ARG_WEIGHTS, v}, {DNNL_ARG_DST, out}});
+    cpu_stream().wait();
   }
 }
 

@@ -1,14 +1,16 @@
 #pragma once
 // Multi-head self-attention over packed rows: each sequence attends only within itself, at its own
-// length, so padding costs nothing. This file decides shapes; attention_kernel.cc does the loops.
+// length, so padding costs nothing. This file decides shapes and runs the two batched GEMMs
+// (Q K^T and P V, read straight out of the fused QKV buffer); attention_kernel.cc holds the
+// fused scale + mask + window + softmax pass between them.
 #include <cstdint>
 #include <vector>
 
 namespace nspbert {
 
 struct SequenceRows {
-  int64_t first_row = 0;   // index of the sequence's first packed row
-  int64_t rows = 0;        // packed rows of this sequence
+  int64_t first_row = 0;     // index of the sequence's first packed row
+  int64_t rows = 0;          // packed rows of this sequence
   int64_t valid_length = 0;  // tokens with attention_mask 1 (the n of log-n scaling)
 };
 
@@ -21,21 +23,19 @@ struct AttentionLayout {
 };
 
 struct AttentionSettings {
-  int64_t window = 0;        // > 0: |pos_i - pos_j| <= window
-  double logn_base = 0.0;    // > 1: logits times log(n)/log(logn_base)
+  int64_t window = 0;      // > 0: |pos_i - pos_j| <= window
+  double logn_base = 0.0;  // > 1: logits times log(n)/log(logn_base)
   bool logn_at_least_one = false;
 };
 
 struct AttentionEntropy {
-  double sum = 0;     // over heads and valid query rows of -sum p log p
+  double sum = 0;  // over heads and valid query rows of -sum p log p
   int64_t count = 0;
 };
 
 // qkv: [rows][3*hidden] as q | k | v. context: [rows][hidden].
-// query_rows (optional, sorted per sequence): compute only these rows' outputs.
 void self_attention(const AttentionLayout& layout, const AttentionSettings& settings, const float* qkv,
-                    float* context, const std::vector<int64_t>* query_rows = nullptr,
-                    AttentionEntropy* entropy = nullptr);
+                    float* context, AttentionEntropy* entropy = nullptr);
 
 // RoFormer rotary embedding in place on q and k (and v when rotate_value), pairs (2i, 2i+1).
 void apply_rotary(const AttentionLayout& layout, float* qkv, int64_t rows, bool rotate_value);

@@ -4,76 +4,58 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <vector>
 
 namespace nspbert {
 
-void attend_one_head(const HeadTask& t, double* entropy_sum, int64_t* entropy_count) {
-  const int64_t d = t.head_dim;
-  const int64_t q_off = t.head * d, k_off = t.hidden + t.head * d, v_off = 2 * t.hidden + t.head * d;
-
-  // Gather this head's keys and values contiguously: the score loop then streams through memory.
-  thread_local std::vector<float> keys, values, scores;
-  thread_local std::vector<int64_t> key_pos;
-  keys.resize(t.rows * d);
-  values.resize(t.rows * d);
-  key_pos.resize(t.rows);
-  scores.resize(t.rows);
-  int64_t n_keys = 0;
-  for (int64_t r = 0; r < t.rows; ++r) {
-    const int64_t row = t.first_row + r;
-    if (!t.is_key[row]) continue;
-    const float* src = t.qkv + row * t.row_stride;
-    std::copy(src + k_off, src + k_off + d, keys.data() + n_keys * d);
-    std::copy(src + v_off, src + v_off + d, values.data() + n_keys * d);
-    key_pos[n_keys++] = t.positions[row];
-  }
-
-  auto one_query = [&](int64_t row) {
-    const float* q = t.qkv + row * t.row_stride + q_off;
-    float* out = t.context + row * t.hidden + t.head * d;
-    const int64_t qpos = t.positions[row];
-    float max_score = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < n_keys; ++j) {
-      if (t.window > 0 && std::llabs(qpos - key_pos[j]) > t.window) {
-        scores[j] = -std::numeric_limits<float>::infinity();
-        continue;
+SoftmaxEntropy masked_softmax(const SoftmaxRows& r, bool with_entropy) {
+  const int64_t n = r.n;
+  double entropy_sum = 0;
+  int64_t entropy_count = 0;
+  bool any_hidden_key = false;
+  for (int64_t j = 0; j < n; ++j) any_hidden_key |= !r.is_key[j];
+  const bool masked = any_hidden_key || r.window > 0;
+#pragma omp parallel for schedule(static) reduction(+ : entropy_sum, entropy_count)
+  for (int64_t hi = 0; hi < r.heads * n; ++hi) {
+    const int64_t i = hi % n;
+    float* s = r.scores + hi * n;
+    constexpr float hidden = -std::numeric_limits<float>::infinity();
+    float max_score = hidden;
+    if (masked) {
+      for (int64_t j = 0; j < n; ++j) {
+        const bool visible = r.is_key[j] && (r.window <= 0 || std::llabs(r.positions[i] - r.positions[j]) <= r.window);
+        s[j] = visible ? s[j] * r.scale : hidden;
+        max_score = std::max(max_score, s[j]);
       }
-      const float* k = keys.data() + j * d;
-      float dot = 0;
-#pragma omp simd reduction(+ : dot)
-      for (int64_t i = 0; i < d; ++i) dot += q[i] * k[i];
-      scores[j] = dot * t.scale;
-      max_score = std::max(max_score, scores[j]);
+    } else {
+#pragma omp simd reduction(max : max_score)
+      for (int64_t j = 0; j < n; ++j) {
+        s[j] *= r.scale;
+        max_score = std::max(max_score, s[j]);
+      }
     }
-    std::fill(out, out + d, 0.0f);
-    if (!std::isfinite(max_score)) return;  // nothing visible: a zero context, never NaN
+    if (!std::isfinite(max_score)) {
+      std::fill(s, s + n, 0.0f);  // nothing visible: a zero context, never NaN
+      continue;
+    }
     float sum = 0;
-    for (int64_t j = 0; j < n_keys; ++j) {
-      scores[j] = std::exp(scores[j] - max_score);
-      sum += scores[j];
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < n; ++j) {
+      s[j] = std::exp(s[j] - max_score);
+      sum += s[j];
     }
     const float inv = 1.0f / sum;
-    double entropy = 0;
-    for (int64_t j = 0; j < n_keys; ++j) {
-      const float p = scores[j] * inv;
-      if (p == 0.0f) continue;
-      if (entropy_sum) entropy -= static_cast<double>(p) * std::log(static_cast<double>(p));
-      const float* v = values.data() + j * d;
 #pragma omp simd
-      for (int64_t i = 0; i < d; ++i) out[i] += p * v[i];
+    for (int64_t j = 0; j < n; ++j) s[j] *= inv;
+    if (with_entropy && r.is_key[i]) {
+      double e = 0;
+      for (int64_t j = 0; j < n; ++j)
+        if (s[j] > 0.0f) e -= static_cast<double>(s[j]) * std::log(static_cast<double>(s[j]));
+      entropy_sum += e;
+      ++entropy_count;
     }
-    if (entropy_sum && t.is_key[row]) {
-      *entropy_sum += entropy;
-      ++*entropy_count;
-    }
-  };
-
-  if (t.query_rows) {
-    for (int64_t row : *t.query_rows)
-      if (row >= t.first_row && row < t.first_row + t.rows) one_query(row);
-  } else {
-    for (int64_t r = 0; r < t.rows; ++r) one_query(t.first_row + r);
   }
+  return {entropy_sum, entropy_count};
 }
 
 void rotate_row(float* row, int64_t parts, int64_t hidden, int64_t head_dim, int64_t position) {

@@ -1,28 +1,27 @@
 #pragma once
 // Inner loops of attention and rotary embedding. Shape decisions live in attention.cc.
 #include <cstdint>
-#include <vector>
 
 namespace nspbert {
 
-struct HeadTask {
-  const float* qkv = nullptr;
-  float* context = nullptr;
-  int64_t row_stride = 0;  // floats between consecutive rows of qkv
-  int64_t hidden = 0;
-  int64_t head_dim = 0;
-  int64_t head = 0;
-  int64_t first_row = 0;
-  int64_t rows = 0;
-  const int64_t* positions = nullptr;
-  const uint8_t* is_key = nullptr;
+struct SoftmaxRows {
+  float* scores = nullptr;  // [heads][n][n] raw q.k, replaced by probabilities
+  int64_t heads = 0;
+  int64_t n = 0;
+  const int64_t* positions = nullptr;  // [n]
+  const uint8_t* is_key = nullptr;     // [n]
   int64_t window = 0;
   float scale = 1.0f;
-  const std::vector<int64_t>* query_rows = nullptr;
 };
 
-// One (sequence, head): fused scale + mask + window + stable softmax + weighted sum of values.
-void attend_one_head(const HeadTask& task, double* entropy_sum, int64_t* entropy_count);
+struct SoftmaxEntropy {
+  double sum = 0;
+  int64_t count = 0;
+};
+
+// One fused pass per row: scale, hide non-keys and out-of-window keys, stable softmax, and
+// (optionally) the row's entropy for valid query rows. A row that sees nothing gets zeros.
+SoftmaxEntropy masked_softmax(const SoftmaxRows& rows, bool with_entropy);
 
 // Rotates `parts` consecutive hidden-wide blocks of one row (q, k, and optionally v).
 void rotate_row(float* row, int64_t parts, int64_t hidden, int64_t head_dim, int64_t position);

@@ -1,12 +1,17 @@
 #include "engine/ops/linear.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "engine/error.h"
+#include "engine/ops/quantize.h"
 
 namespace nspbert {
 
 using dnnl::memory;
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
 
 dnnl::engine& cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -34,63 +39,139 @@ static dnnl::algorithm eltwise_for(Activation a) {
   return dnnl::algorithm::eltwise_relu;
 }
 
+// swish's alpha is the sigmoid's slope (1 for SiLU); relu's is the negative slope (0).
+static float eltwise_alpha(Activation a) { return a == Activation::Silu ? 1.f : 0.f; }
+
+static dt src_type(Precision p) { return p == Precision::BF16 ? dt::bf16 : p == Precision::Int8 ? dt::u8 : dt::f32; }
+static dt weight_type(Precision p) { return p == Precision::BF16 ? dt::bf16 : p == Precision::Int8 ? dt::s8 : dt::f32; }
+static dt dst_type(Precision p) { return p == Precision::Int8 ? dt::s32 : dt::f32; }
+
 Linear::Linear(int64_t in, int64_t out, const std::vector<float>& weight, const std::vector<float>& bias,
-               Activation activation)
-    : in_(in), out_(out), activation_(activation) {
+               Activation activation, Precision precision)
+    : in_(in), out_(out), activation_(activation), precision_(precision) {
   if (static_cast<int64_t>(weight.size()) != in * out) throw Error(ErrorKind::Internal, "linear weight size");
+  if (!bias.empty() && static_cast<int64_t>(bias.size()) != out) throw Error(ErrorKind::Internal, "linear bias size");
   // Let oneDNN choose the packed layout for a representative row count, then keep that layout
   // for every bucket so the weight is reordered exactly once.
-  memory::desc src_md({128, in}, memory::data_type::f32, memory::format_tag::ab);
-  memory::desc any_weight_md({in, out}, memory::data_type::f32, memory::format_tag::any);
-  memory::desc dst_md({128, out}, memory::data_type::f32, memory::format_tag::ab);
+  memory::desc src_md({128, in}, src_type(precision), tag::ab);
+  memory::desc any_weight_md({in, out}, weight_type(precision), tag::any);
+  memory::desc dst_md({128, out}, dst_type(precision), tag::ab);
   dnnl::matmul::primitive_desc probe(dnnl::matmul::desc(src_md, any_weight_md, dst_md), cpu_engine());
   packed_weight_desc_ = probe.weights_desc();
+  packed_weight_ = std::make_shared<memory>(packed_weight_desc_, cpu_engine());
 
   // HF's [out][in] row-major tensor is {in, out} with tag ba.
-  memory user_weight({{in, out}, memory::data_type::f32, memory::format_tag::ba}, cpu_engine(),
-                     const_cast<float*>(weight.data()));
-  packed_weight_ = std::make_shared<memory>(packed_weight_desc_, cpu_engine());
-  dnnl::reorder(user_weight, *packed_weight_).execute(cpu_stream(), user_weight, *packed_weight_);
-  if (!bias.empty()) {
-    if (static_cast<int64_t>(bias.size()) != out) throw Error(ErrorKind::Internal, "linear bias size");
-    bias_ = std::make_shared<memory>(memory::desc({1, out}, memory::data_type::f32, memory::format_tag::ab),
-                                     cpu_engine());
-    std::memcpy(bias_->get_data_handle(), bias.data(), bias.size() * sizeof(float));
+  if (precision == Precision::Int8) {
+    std::vector<int8_t> quantised(weight.size());
+    column_scale_.resize(out);
+    column_sum_.resize(out);
+    for (int64_t o = 0; o < out; ++o) {
+      const float* row = weight.data() + o * in;
+      float max_abs = 0;
+      for (int64_t i = 0; i < in; ++i) max_abs = std::max(max_abs, std::fabs(row[i]));
+      const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
+      int32_t sum = 0;
+      for (int64_t i = 0; i < in; ++i) {
+        const auto q = static_cast<int8_t>(std::clamp(std::nearbyint(row[i] / scale), -127.0f, 127.0f));
+        quantised[o * in + i] = q;
+        sum += q;
+      }
+      column_scale_[o] = scale;
+      column_sum_[o] = sum;
+    }
+    memory user({{in, out}, dt::s8, tag::ba}, cpu_engine(), quantised.data());
+    dnnl::reorder(user, *packed_weight_).execute(cpu_stream(), user, *packed_weight_);
+    bias_values_ = bias;
+  } else {
+    memory user({{in, out}, dt::f32, tag::ba}, cpu_engine(), const_cast<float*>(weight.data()));
+    dnnl::reorder(user, *packed_weight_).execute(cpu_stream(), user, *packed_weight_);
+    if (!bias.empty()) {
+      bias_ = std::make_shared<memory>(memory::desc({1, out}, dt::f32, tag::ab), cpu_engine());
+      std::memcpy(bias_->get_data_handle(), bias.data(), bias.size() * sizeof(float));
+    }
   }
   cpu_stream().wait();
 }
 
+size_t Linear::weight_bytes() const { return packed_weight_ ? packed_weight_desc_.get_size() : 0; }
+
 const Linear::Cached& Linear::primitive_for(int64_t rows, Epilogue epilogue) const {
   const int64_t bucket = padded_rows(rows);
   std::lock_guard<std::mutex> lock(*cache_mutex_);
-  auto key = std::make_pair(bucket, static_cast<int>(epilogue));
+  // int8 runs one plain GEMM whatever the epilogue; the epilogue is ours.
+  const int epilogue_key = precision_ == Precision::Int8 ? 0 : static_cast<int>(epilogue);
+  auto key = std::make_pair(bucket, epilogue_key);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
 
-  memory::desc src_md({bucket, in_}, memory::data_type::f32, memory::format_tag::ab);
-  memory::desc dst_md({bucket, out_}, memory::data_type::f32, memory::format_tag::ab);
-  dnnl::post_ops ops;
-  if (epilogue == Epilogue::Activation) // swish's alpha is the sigmoid's slope (1 for SiLU); relu's is the negative slope (0).
-    ops.append_eltwise(1.f, eltwise_for(activation_), activation_ == Activation::Silu ? 1.f : 0.f, 0.f);
-  if (epilogue == Epilogue::AddToOutput) ops.append_sum(1.f);
+  memory::desc src_md({bucket, in_}, src_type(precision_), tag::ab);
+  memory::desc dst_md({bucket, out_}, dst_type(precision_), tag::ab);
   dnnl::primitive_attr attr;
-  attr.set_post_ops(ops);
-  auto desc = bias_ ? dnnl::matmul::desc(src_md, packed_weight_desc_, bias_->get_desc(), dst_md)
-                    : dnnl::matmul::desc(src_md, packed_weight_desc_, dst_md);
-  dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
-  Cached cached{dnnl::matmul(pd), src_md, dst_md};
+  Cached cached;
+  if (precision_ == Precision::Int8) {
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, packed_weight_desc_, dst_md), attr, cpu_engine());
+    cached.primitive = dnnl::matmul(pd);
+    memory::desc y_md({bucket, out_}, dt::f32, tag::ab);
+    dnnl::eltwise_forward::primitive_desc epd(
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, eltwise_for(activation_), y_md,
+                                    eltwise_alpha(activation_), 0.f),
+        cpu_engine());
+    cached.activation = std::make_shared<dnnl::eltwise_forward>(epd);
+  } else {
+    dnnl::post_ops ops;
+    if (epilogue == Epilogue::Activation) ops.append_eltwise(1.f, eltwise_for(activation_), eltwise_alpha(activation_), 0.f);
+    if (epilogue == Epilogue::AddToOutput) ops.append_sum(1.f);
+    attr.set_post_ops(ops);
+    auto desc = bias_ ? dnnl::matmul::desc(src_md, packed_weight_desc_, bias_->get_desc(), dst_md)
+                      : dnnl::matmul::desc(src_md, packed_weight_desc_, dst_md);
+    cached.primitive = dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, cpu_engine()));
+  }
+  cached.src = src_md;
+  cached.dst = dst_md;
   return cache_.emplace(key, std::move(cached)).first->second;
 }
 
 void Linear::forward(const float* x, int64_t rows, float* y, Epilogue epilogue) const {
   if (rows == 0) return;
   const Cached& c = primitive_for(rows, epilogue);
-  memory src(c.src, cpu_engine(), const_cast<float*>(x));
+  if (precision_ == Precision::Int8) return forward_int8(x, rows, y, epilogue, c);
+
+  const int64_t bucket = padded_rows(rows);
+  thread_local std::vector<uint16_t> bf16_src;
+  void* src_handle = const_cast<float*>(x);
+  if (precision_ == Precision::BF16) {
+    bf16_src.resize(bucket * in_);
+    to_bf16(x, bf16_src.data(), bucket * in_);
+    src_handle = bf16_src.data();
+  }
+  memory src(c.src, cpu_engine(), src_handle);
   memory dst(c.dst, cpu_engine(), y);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *packed_weight_}, {DNNL_ARG_DST, dst}};
   if (bias_) args.emplace(DNNL_ARG_BIAS, *bias_);
   c.primitive.execute(cpu_stream(), args);
   cpu_stream().wait();
+}
+
+void Linear::forward_int8(const float* x, int64_t rows, float* y, Epilogue epilogue, const Cached& c) const {
+  const int64_t bucket = padded_rows(rows);
+  thread_local std::vector<uint8_t> quantised;
+  thread_local std::vector<float> row_scale;
+  thread_local std::vector<int32_t> accumulators;
+  quantised.assign(bucket * in_, 128);
+  row_scale.assign(bucket, 1.0f);
+  accumulators.resize(bucket * out_);
+  quantize_rows_u8(x, rows, in_, quantised.data(), row_scale.data());
+  memory src(c.src, cpu_engine(), quantised.data());
+  memory dst(c.dst, cpu_engine(), accumulators.data());
+  c.primitive.execute(cpu_stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *packed_weight_}, {DNNL_ARG_DST, dst}});
+  cpu_stream().wait();
+  dequantize_rows(accumulators.data(), rows, out_, row_scale.data(), column_scale_.data(), column_sum_.data(),
+                  bias_values_.empty() ? nullptr : bias_values_.data(), y, epilogue == Epilogue::AddToOutput);
+  if (epilogue == Epilogue::Activation) {
+    memory ym({{bucket, out_}, dt::f32, tag::ab}, cpu_engine(), y);
+    c.activation->execute(cpu_stream(), {{DNNL_ARG_SRC, ym}, {DNNL_ARG_DST, ym}});
+    cpu_stream().wait();
+  }
 }
 
 }  // namespace nspbert

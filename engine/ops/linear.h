@@ -1,7 +1,7 @@
 #pragma once
-// y = x W^T + b with an optional fused epilogue, through oneDNN matmul. The weight is reordered
-// once, at construction, into the layout oneDNN picks; primitives are cached per row bucket
-// because a runtime M dimension drops oneDNN onto a slower kernel (DESIGN.md).
+// y = x W^T + b with an optional fused epilogue, through oneDNN matmul. The weight is converted
+// and reordered once, at construction, into the layout oneDNN picks; primitives are cached per
+// row bucket because a runtime M dimension drops oneDNN onto a slower kernel (DESIGN.md).
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,8 +16,8 @@ namespace nspbert {
 
 enum class Epilogue {
   None,
-  Activation,   // the spec's activation (GELU, ReLU, SiLU) fused as a post-op
-  AddToOutput,  // y += x W^T + b (the residual add, as oneDNN's sum post-op)
+  Activation,   // the layer's activation (GELU, ReLU, SiLU)
+  AddToOutput,  // y += x W^T + b (the residual add)
 };
 
 class Linear {
@@ -25,30 +25,39 @@ class Linear {
   Linear() = default;
   // weight: [out][in] row-major as Hugging Face stores it; bias: [out] or empty.
   Linear(int64_t in, int64_t out, const std::vector<float>& weight, const std::vector<float>& bias,
-         Activation activation = Activation::GeluErf);
+         Activation activation = Activation::GeluErf, Precision precision = Precision::F32);
 
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }
-  bool empty() const { return in_ == 0; }
+  Precision precision() const { return precision_; }
 
   // x: [rows][in], y: [rows][out], both row-major and contiguous. Buffers must hold
   // `padded_rows(rows)` rows: the tail rows are computed but not meaningful.
   void forward(const float* x, int64_t rows, float* y, Epilogue epilogue = Epilogue::None) const;
 
   static int64_t padded_rows(int64_t rows);
+  // Bytes held by the packed weight (for memory reports).
+  size_t weight_bytes() const;
 
  private:
   struct Cached {
     dnnl::matmul primitive;
     dnnl::memory::desc src, dst;
+    std::shared_ptr<dnnl::eltwise_forward> activation;  // int8 path: activation after dequantising
   };
   const Cached& primitive_for(int64_t rows, Epilogue epilogue) const;
+  void forward_int8(const float* x, int64_t rows, float* y, Epilogue epilogue, const Cached& c) const;
 
   int64_t in_ = 0, out_ = 0;
   Activation activation_ = Activation::GeluErf;
+  Precision precision_ = Precision::F32;
   dnnl::memory::desc packed_weight_desc_;
   std::shared_ptr<dnnl::memory> packed_weight_;
   std::shared_ptr<dnnl::memory> bias_;
+  // int8: per-output-channel weight scales and the column sums of the quantised weight.
+  std::vector<float> column_scale_;
+  std::vector<int32_t> column_sum_;
+  std::vector<float> bias_values_;
   mutable std::map<std::pair<int64_t, int>, Cached> cache_;
   mutable std::shared_ptr<std::mutex> cache_mutex_ = std::make_shared<std::mutex>();
 };

@@ -5,13 +5,24 @@ namespace nspbert::cli {
 void ModelOptions::add_to(CLI::App& app, bool with_attention) {
   app.add_option("--model", model, "Model folder (config.json, weights, vocab.txt)")->required();
   app.add_option("--threads", threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
+  app.add_option("--precision", precision, "GEMM precision of the encoder layers: f32 (exact), bf16 or int8")
+      ->check(CLI::IsMember({"f32", "bf16", "int8"}));
   if (!with_attention) return;
   app.add_option("--attention-window", attention_window, "Local attention: token i sees j only when |i-j| <= W")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
-  app.add_option("--logn-scale", logn_scale,
-                 "Scale attention logits by max(1, log_m n), m = training length (default: max_position_embeddings)")
-      ->expected(0, 1)
-      ->default_str("");
+  logn_option = app.add_option("--logn-scale", logn_scale,
+                               "Scale attention logits by max(1, log_m n), m = training length (default: "
+                               "max_position_embeddings)")
+                    ->expected(0, 1)
+                    ->check(CLI::Validator(
+                        [](const std::string& value) -> std::string {
+                          if (value.empty()) return {};
+                          double m = 0;
+                          if (!CLI::detail::lexical_cast(value, m) || !(m > 1))
+                            return "the training length m must be a number greater than 1";
+                          return {};
+                        },
+                        "M > 1"));
   app.add_flag("--hwfa", hwfa, "Window attention in all but the last layer, full attention + log-n in the last");
 }
 
@@ -19,7 +30,8 @@ AttentionOptions ModelOptions::attention(const EncoderSpec& spec) const {
   AttentionOptions a;
   a.window = attention_window;
   a.hwfa = hwfa;
-  if (logn_scale != 0 || hwfa) {
+  const bool logn_given = logn_scale != 0 || (logn_option && logn_option->count() > 0);
+  if (logn_given || hwfa) {
     a.logn_base = logn_scale > 1 ? logn_scale : static_cast<double>(spec.max_positions);
     a.logn_at_least_one = true;
   }
@@ -31,6 +43,7 @@ Model ModelOptions::load(bool need_tokenizer) const {
   LoadOptions options;
   options.threads = threads;
   options.need_tokenizer = need_tokenizer;
+  options.precision = parse_precision(precision);
   return load_model(model, options);
 }
 

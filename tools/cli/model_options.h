@@ -13,9 +13,13 @@ namespace nspbert::cli {
 struct ModelOptions {
   std::string model;
   int threads = 0;
+  std::string precision = "f32";
   int64_t attention_window = 0;
   double logn_scale = 0;  // training length m; 0 = off
   bool hwfa = false;
+  // Set by add_to: `--logn-scale` given without a value leaves logn_scale at 0 but still asks
+  // for log-n scaling, so whether it was given is read from the option itself.
+  CLI::Option* logn_option = nullptr;
 
   void add_to(CLI::App& app, bool with_attention = true);
   AttentionOptions attention(const EncoderSpec& spec) const;

@@ -1,0 +1,191 @@
+#include "models/zero_shot/jsonl_stream.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "engine/error.h"
+
+namespace nspbert::zero_shot {
+
+namespace fs = std::filesystem;
+
+bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos; }
+
+JsonlItem parse_jsonl_line(int64_t line_number, std::string_view text) {
+  JsonlItem item;
+  item.line = line_number;
+  try {
+    item.value = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // nlohmann prefixes "[json.exception.parse_error.101] ": noise for users.
+    std::string message = e.what();
+    if (const auto close = message.find("] "); message.starts_with("[json.exception.") && close != std::string::npos)
+      message.erase(0, close + 2);
+    item.error = "not valid JSON: " + message;
+    return item;
+  }
+  if (!item.value.is_object()) {
+    item.error = "expected a JSON object, got " + std::string(item.value.type_name());
+    item.value = nullptr;
+  }
+  return item;
+}
+
+JsonlReader::JsonlReader(const std::string& path) {
+  if (path.empty() || path == "-") {
+    in_ = &std::cin;
+    name_ = "standard input";
+    return;
+  }
+  name_ = path;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) fail_input(path + ": is a directory, not a JSONL file");
+  file_.open(path, std::ios::binary);
+  if (!file_) fail_input(path + ": cannot open (" + std::strerror(errno) + ")");
+  in_ = &file_;
+  if (fs::is_regular_file(path, ec)) total_bytes_ = fs::file_size(path, ec);
+}
+
+JsonlReader::JsonlReader(std::istream& in, std::string name) : in_(&in), name_(std::move(name)) {}
+
+bool JsonlReader::next_line(std::string& line) {
+  if (!std::getline(*in_, line)) {
+    if (in_->bad()) fail_input("error while reading " + name_);
+    return false;
+  }
+  ++line_number_;
+  bytes_read_ += line.size() + 1;
+  return true;
+}
+
+bool JsonlReader::read_chunk(size_t max_items, std::vector<JsonlItem>& out) {
+  out.clear();
+  std::string line;
+  while (out.size() < max_items && next_line(line)) {
+    if (is_blank(line)) continue;
+    out.push_back(parse_jsonl_line(line_number_, line));
+  }
+  return !out.empty();
+}
+
+size_t JsonlReader::skip(size_t count) {
+  size_t skipped = 0;
+  std::string line;
+  while (skipped < count && next_line(line))
+    if (!is_blank(line)) ++skipped;
+  return skipped;
+}
+
+OutputFile::OutputFile(const std::string& path, bool resume) : path_(path) {
+  if (path.empty()) {
+    if (resume) fail_usage("--resume needs --output FILE");
+    file_ = stdout;
+    return;
+  }
+  const std::string partial = partial_path(path);
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) fail_input(path + ": is a directory");
+  if (resume) {
+    // A finished output is continued too: it becomes the partial file again until this run commits.
+    if (!fs::exists(partial, ec) && fs::exists(path, ec)) {
+      fs::rename(path, partial, ec);
+      if (ec) fail_input("cannot reopen " + path + " to resume it: " + ec.message());
+    }
+    if (fs::exists(partial, ec)) resume_from(partial);
+  }
+  file_ = std::fopen(partial.c_str(), resume ? "ab" : "wb");
+  if (!file_) fail_input("cannot write " + partial + ": " + std::strerror(errno));
+}
+
+void OutputFile::resume_from(const std::string& partial) {
+  std::ifstream in(partial, std::ios::binary);
+  if (!in) fail_input("cannot read " + partial + " to resume it: " + std::strerror(errno));
+  std::string line;
+  uint64_t complete_bytes = 0;
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // no newline after it: torn by the interruption, rewritten below
+    complete_bytes += line.size() + 1;
+    ++resumed_lines_;
+    const nlohmann::json value = nlohmann::json::parse(line, nullptr, false);
+    if (value.is_object() && value.contains("error")) ++resumed_errors_;
+  }
+  in.close();
+  std::error_code ec;
+  if (fs::file_size(partial, ec) != complete_bytes) {
+    fs::resize_file(partial, complete_bytes, ec);
+    if (ec) fail_input("cannot cut the incomplete last line of " + partial + ": " + ec.message());
+  }
+}
+
+OutputFile::~OutputFile() {
+  if (file_ && file_ != stdout) {
+    // Not committed: keep what was written (complete lines) for --resume.
+    if (!buffer_.empty()) std::fwrite(buffer_.data(), 1, buffer_.size(), file_);
+    std::fclose(file_);
+  }
+}
+
+void OutputFile::write_line(std::string_view line) {
+  buffer_.append(line);
+  buffer_.push_back('\n');
+  if (buffer_.size() >= (1u << 20)) flush();
+}
+
+void OutputFile::flush() {
+  const std::string name = path_.empty() ? "standard output" : partial_path(path_);
+  if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
+    fail_input("cannot write " + name + ": " + std::strerror(errno));
+  buffer_.clear();
+  if (std::fflush(file_) != 0) fail_input("cannot write " + name + ": " + std::strerror(errno));
+}
+
+void OutputFile::commit() {
+  flush();
+  if (path_.empty() || committed_) return;
+  const std::string partial = partial_path(path_);
+  const bool closed = std::fclose(file_) == 0;
+  file_ = nullptr;
+  if (!closed) fail_input("cannot write " + partial + ": " + std::strerror(errno));
+  std::error_code ec;
+  fs::rename(partial, path_, ec);
+  if (ec) fail_input("cannot rename " + partial + " to " + path_ + ": " + ec.message());
+  committed_ = true;
+}
+
+Progress::Progress(uint64_t total_bytes, bool enabled)
+    : enabled_(enabled), total_bytes_(total_bytes), start_(Clock::now()), last_(start_) {}
+
+bool Progress::stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+void Progress::update(int64_t items, uint64_t bytes_done) {
+  if (!enabled_) return;
+  const auto now = Clock::now();
+  if (printed_ && now - last_ < std::chrono::milliseconds(250)) return;
+  last_ = now;
+  const double seconds = std::chrono::duration<double>(now - start_).count();
+  const double rate = seconds > 0 ? items / seconds : 0.0;
+  std::string eta = "?";
+  if (total_bytes_ > 0 && bytes_done > 0 && bytes_done <= total_bytes_) {
+    const double left = seconds * static_cast<double>(total_bytes_ - bytes_done) / static_cast<double>(bytes_done);
+    const long s = std::lround(left);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+    eta = buf;
+  }
+  std::fprintf(stderr, "\rscored %lld lines, %.1f lines/s, ETA %s   ", static_cast<long long>(items), rate,
+               eta.c_str());
+  std::fflush(stderr);
+  printed_ = true;
+}
+
+void Progress::finish() {
+  if (enabled_ && printed_) std::fprintf(stderr, "\n");
+  printed_ = false;
+}
+
+}  // namespace nspbert::zero_shot

@@ -1,0 +1,109 @@
+#pragma once
+// Streams that lose nothing: a chunked JSONL reader that yields every non-blank line (parsed, or
+// with the reason it could not be), an output file written beside its final name and renamed
+// when complete (so a crash never leaves a file that looks finished), resumable by line count,
+// and a progress line for terminals.
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <istream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace nspbert::zero_shot {
+
+// A problem with one input line: reported as {"line": N, "error": ...}; the run goes on.
+class LineError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct JsonlItem {
+  int64_t line = 0;      // 1-based physical line number in the input
+  nlohmann::json value;  // a JSON object when `error` is empty
+  std::string error;
+};
+
+bool is_blank(std::string_view line);
+
+class JsonlReader {
+ public:
+  // `path` empty or "-": standard input. Fails (input error) when the file cannot be opened.
+  explicit JsonlReader(const std::string& path);
+  // Reads from a caller's stream (tests, in-memory inputs).
+  JsonlReader(std::istream& in, std::string name);
+
+  // Appends up to `max_items` non-blank lines to `out` (cleared first); false once nothing is left.
+  bool read_chunk(size_t max_items, std::vector<JsonlItem>& out);
+  // Skips `count` non-blank lines without parsing them; returns how many were actually there.
+  size_t skip(size_t count);
+
+  const std::string& name() const { return name_; }
+  uint64_t bytes_read() const { return bytes_read_; }
+  uint64_t total_bytes() const { return total_bytes_; }  // 0 when unknown (a pipe)
+
+ private:
+  bool next_line(std::string& line);
+
+  std::ifstream file_;
+  std::istream* in_ = nullptr;
+  std::string name_;
+  int64_t line_number_ = 0;
+  uint64_t bytes_read_ = 0;
+  uint64_t total_bytes_ = 0;
+};
+
+// Parses one line into an item: errors name what is wrong ("not valid JSON: ...", "expected a JSON object").
+JsonlItem parse_jsonl_line(int64_t line_number, std::string_view text);
+
+// Output lines. With a path, they go to PATH.partial, flushed after every chunk and renamed to
+// PATH by commit(); a run that dies keeps the partial file. With resume, complete lines already in
+// PATH.partial (or PATH) are kept, a torn last line is cut off, and writing appends.
+class OutputFile {
+ public:
+  OutputFile(const std::string& path, bool resume);  // path empty: standard output
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  size_t resumed_lines() const { return resumed_lines_; }
+  size_t resumed_errors() const { return resumed_errors_; }  // kept lines that were {"error": ...}
+  void write_line(std::string_view line);
+  void flush();
+  void commit();  // flush, close and rename the partial file to its final name
+
+  static std::string partial_path(const std::string& path) { return path + ".partial"; }
+
+ private:
+  void resume_from(const std::string& partial);
+
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  std::string buffer_;
+  size_t resumed_lines_ = 0;
+  size_t resumed_errors_ = 0;
+  bool committed_ = false;
+};
+
+// "scored 1200 lines, 850.3 lines/s, ETA 0:42" on one rewritten stderr line, only when stderr is a terminal.
+class Progress {
+ public:
+  explicit Progress(uint64_t total_bytes, bool enabled);
+  static bool stderr_is_terminal();
+  void update(int64_t items, uint64_t bytes_done);
+  void finish();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool enabled_;
+  uint64_t total_bytes_;
+  Clock::time_point start_, last_;
+  bool printed_ = false;
+};
+
+}  // namespace nspbert::zero_shot

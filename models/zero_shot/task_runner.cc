@@ -1,0 +1,305 @@
+#include "models/zero_shot/task_runner.h"
+
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "engine/error.h"
+
+namespace nspbert::zero_shot {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+TaskRunner::TaskRunner(TaskSpec spec, const Model& model, RunnerOptions options)
+    : spec_(std::move(spec)), options_(std::move(options)) {
+  check_task(spec_);
+  if (!model.encoder) fail_model("the model has no encoder loaded");
+  if (!model.tokenizer) fail_model("the model was loaded without its tokenizer");
+  const Encoder& encoder = *model.encoder;
+  const Tokenizer& tokenizer = *model.tokenizer;
+  NspSettings nsp{spec_.max_length, spec_.position, spec_.combine, spec_.calibrate, options_.plan};
+  if (spec_.strategy == Strategy::SamplesContrast) {
+    pair_scorer_ = std::make_unique<NspPairScorer>(encoder, tokenizer, nsp);
+  } else if (spec_.candidates) {
+    cloze_scorer_ = std::make_unique<NspClozeScorer>(encoder, tokenizer, spec_.templates, spec_.candidates->soft_positions, nsp);
+  } else {
+    std::vector<std::string> words;
+    for (const Label& label : spec_.labels) words.push_back(label.word);
+    if (spec_.scorer == ScorerKind::Nsp) {
+      prompt_scorer_ = std::make_unique<NspCandidatesScorer>(encoder, tokenizer, spec_.templates, std::move(words), nsp);
+    } else {
+      MlmSettings mlm{spec_.max_length, spec_.position, spec_.combine, spec_.calibrate, options_.plan};
+      prompt_scorer_ = std::make_unique<MlmPromptScorer>(encoder, tokenizer, spec_.templates, std::move(words), mlm);
+    }
+  }
+}
+
+TaskRunner::~TaskRunner() = default;
+
+std::vector<std::string> TaskRunner::label_keys() const {
+  std::vector<std::string> keys;
+  for (const Label& label : spec_.labels) keys.push_back(label.key);
+  return keys;
+}
+
+void TaskRunner::set_thresholds(Thresholds thresholds) {
+  if (!is_samples_contrast()) fail_usage("thresholds apply to samples-contrast tasks; '" + spec_.name + "' is candidates-contrast");
+  if (thresholds.labels != label_keys()) {
+    auto list = [](const std::vector<std::string>& v) {
+      std::string s;
+      for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+      return "[" + s + "]";
+    };
+    fail_input("the thresholds are for labels " + list(thresholds.labels) + " but task '" + spec_.name + "' has " +
+               list(label_keys()));
+  }
+  thresholds_ = std::move(thresholds);
+}
+
+void TaskRunner::read_line(const json& line, LineResult& r, std::string& text, std::pair<std::string, std::string>& pair,
+                           ClozeItem& cloze) const {
+  if (line.contains(spec_.id_field)) r.id = line[spec_.id_field];
+  if (spec_.strategy == Strategy::SamplesContrast) {
+    pair.first = spec_.segment_a.render(line, spec_.join);
+    pair.second = spec_.segment_b.render(line, spec_.join);
+  } else {
+    text = spec_.text.render(line, spec_.join);
+    if (spec_.candidates) {
+      std::tie(cloze.left, cloze.right) = split_at_blank(text, spec_.candidates->blank);
+      const std::string& field = spec_.candidates->field;
+      if (!line.contains(field)) throw LineError("missing field '" + field + "'");
+      const json& c = line[field];
+      if (!c.is_array() || c.empty()) throw LineError("field '" + field + "' must be a non-empty array of strings");
+      cloze.candidates.clear();
+      for (const json& candidate : c) {
+        if (!candidate.is_string() || candidate.get_ref<const std::string&>().empty())
+          throw LineError("field '" + field + "' must hold non-empty strings");
+        cloze.candidates.push_back(candidate.get<std::string>());
+      }
+      r.candidates = cloze.candidates;
+    }
+  }
+  if (options_.echo_text) r.text = text;
+  if (spec_.label_field.empty() || !line.contains(spec_.label_field)) return;
+  r.gold = line[spec_.label_field];
+  if (spec_.candidates) {
+    if (!r.gold.is_number_integer() || r.gold.get<int64_t>() < 0 ||
+        r.gold.get<int64_t>() >= static_cast<int64_t>(r.candidates.size())) {
+      r.gold_error = "gold '" + spec_.label_field + "' = " + r.gold.dump() + " is not a candidate index (0.." +
+                     std::to_string(r.candidates.size() - 1) + ")";
+    } else {
+      r.gold_index = r.gold.get<int64_t>();
+    }
+    return;
+  }
+  const std::optional<std::string> key = label_key(r.gold);
+  for (size_t k = 0; key && k < spec_.labels.size(); ++k)
+    if (spec_.labels[k].key == *key) r.gold_index = static_cast<int64_t>(k);
+  if (r.gold_index < 0) r.gold_error = "gold label " + r.gold.dump() + " is not one of the task's labels";
+}
+
+void TaskRunner::score_valid(std::vector<LineResult*>& results, std::vector<std::string>& texts,
+                             std::vector<std::pair<std::string, std::string>>& pairs, std::vector<ClozeItem>& clozes) const {
+  if (results.empty()) return;
+  if (pair_scorer_) {
+    const std::vector<PairScore> scores = pair_scorer_->score(pairs);
+    for (size_t i = 0; i < results.size(); ++i) {
+      results[i]->pair = scores[i];
+      if (thresholds_) results[i]->predicted = static_cast<int64_t>(thresholds_->assign(scores[i].logit_gap));
+    }
+    return;
+  }
+  std::vector<std::vector<LabelScore>> scores = cloze_scorer_ ? cloze_scorer_->score(clozes) : prompt_scorer_->score(texts);
+  for (size_t i = 0; i < results.size(); ++i) {
+    results[i]->scores = std::move(scores[i]);
+    results[i]->predicted = static_cast<int64_t>(best_label(results[i]->scores));
+  }
+}
+
+std::vector<LineResult> TaskRunner::score(const std::vector<JsonlItem>& items) const {
+  std::vector<LineResult> results(items.size());
+  std::vector<LineResult*> valid;
+  std::vector<std::string> texts;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::vector<ClozeItem> clozes;
+  for (size_t i = 0; i < items.size(); ++i) {
+    LineResult& r = results[i];
+    r.line = items[i].line;
+    if (!items[i].error.empty()) {
+      r.error = items[i].error;
+      continue;
+    }
+    std::string text;
+    std::pair<std::string, std::string> pair;
+    ClozeItem cloze;
+    try {
+      read_line(items[i].value, r, text, pair, cloze);
+    } catch (const LineError& e) {
+      r.error = e.what();
+      continue;
+    }
+    valid.push_back(&r);
+    texts.push_back(std::move(text));
+    pairs.push_back(std::move(pair));
+    clozes.push_back(std::move(cloze));
+  }
+  try {
+    score_valid(valid, texts, pairs, clozes);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::Usage) throw;
+    // Something in the chunk broke the encoder call: score the lines one by one so only the
+    // culprit fails.
+    for (size_t i = 0; i < valid.size(); ++i) {
+      std::vector<LineResult*> one{valid[i]};
+      std::vector<std::string> t{texts[i]};
+      std::vector<std::pair<std::string, std::string>> p{pairs[i]};
+      std::vector<ClozeItem> c{clozes[i]};
+      try {
+        score_valid(one, t, p, c);
+      } catch (const Error& single) {
+        if (single.kind() == ErrorKind::Usage) throw;
+        valid[i]->error = single.what();
+      }
+    }
+  }
+  return results;
+}
+
+void TaskRunner::assign_bins(std::vector<LineResult>& results) const {
+  std::vector<double> scores;
+  std::vector<LineResult*> scored;
+  for (LineResult& r : results)
+    if (r.error.empty() && r.pair) {
+      scores.push_back(r.pair->logit_gap);
+      scored.push_back(&r);
+    }
+  const std::vector<size_t> bins = equal_size_bins(scores, spec_.labels.size());
+  for (size_t i = 0; i < scored.size(); ++i) scored[i]->predicted = static_cast<int64_t>(bins[i]);
+}
+
+ordered_json TaskRunner::label_json(const LineResult& r, size_t k) const {
+  ordered_json j;
+  if (spec_.candidates) {
+    j["label"] = k;
+    j["word"] = r.candidates[k];
+  } else {
+    j["label"] = spec_.labels[k].id;
+    if (spec_.labels[k].word != spec_.labels[k].key) j["word"] = spec_.labels[k].word;
+  }
+  return j;
+}
+
+ordered_json TaskRunner::to_json(const LineResult& r) const {
+  ordered_json out;
+  if (!r.error.empty()) {
+    out["line"] = r.line;
+    if (!r.id.is_null()) out["id"] = r.id;
+    out["error"] = r.error;
+    return out;
+  }
+  if (!r.id.is_null()) out["id"] = r.id;
+  if (options_.echo_text) out["text"] = r.text;
+  if (r.pair) {
+    if (r.predicted >= 0) out["label"] = spec_.labels[static_cast<size_t>(r.predicted)].id;
+    out["prob_is_next"] = r.pair->prob_is_next;
+    out["logit_gap"] = r.pair->logit_gap;
+  } else {
+    const ordered_json predicted = label_json(r, static_cast<size_t>(r.predicted));
+    for (const auto& [key, value] : predicted.items()) out[key] = value;
+    const std::vector<double> probability = options_.normalize ? normalized_probabilities(r.scores) : std::vector<double>{};
+    const bool nsp = spec_.scorer == ScorerKind::Nsp;
+    const bool several = spec_.templates.size() > 1;
+    std::vector<size_t> order;
+    if (options_.top_k > 0) {
+      order = ranked_labels(r.scores, options_.top_k);
+    } else {
+      for (size_t k = 0; k < r.scores.size(); ++k) order.push_back(k);
+    }
+    ordered_json scores = ordered_json::array();
+    for (size_t k : order) {
+      const LabelScore& s = r.scores[k];
+      ordered_json entry = label_json(r, k);
+      if (nsp) {
+        entry["prob_is_next"] = std::exp(s.log_prob);
+        entry["logit_gap"] = s.logit_gap;
+        if (several) entry["template_logit_gaps"] = s.template_logit_gaps;
+      } else {
+        entry["log_prob"] = s.log_prob;
+        if (several) entry["template_log_probs"] = s.template_log_probs;
+      }
+      entry["score"] = s.score;
+      if (options_.normalize) entry["probability"] = probability[k];
+      scores.push_back(std::move(entry));
+    }
+    out["scores"] = std::move(scores);
+  }
+  if (!r.gold.is_null()) out["gold"] = r.gold;
+  return out;
+}
+
+StreamSummary score_stream(const TaskRunner& runner, JsonlReader& reader, size_t chunk_lines, Progress* progress,
+                           const std::function<void(const LineResult&)>& emit, const std::function<void()>& chunk_done) {
+  if (chunk_lines == 0) chunk_lines = 1;
+  StreamSummary summary;
+  std::vector<JsonlItem> items;
+  auto count = [&](const LineResult& r) {
+    ++summary.lines;
+    if (!r.error.empty()) ++summary.failed;
+  };
+  if (runner.needs_all_scores()) {
+    std::vector<LineResult> all;
+    int64_t seen = 0;
+    while (reader.read_chunk(chunk_lines, items)) {
+      for (LineResult& r : runner.score(items)) all.push_back(std::move(r));
+      seen += static_cast<int64_t>(items.size());
+      if (progress) progress->update(seen, reader.bytes_read());
+    }
+    runner.assign_bins(all);
+    for (const LineResult& r : all) {
+      count(r);
+      emit(r);
+    }
+    if (chunk_done) chunk_done();
+  } else {
+    while (reader.read_chunk(chunk_lines, items)) {
+      for (const LineResult& r : runner.score(items)) {
+        count(r);
+        emit(r);
+      }
+      if (chunk_done) chunk_done();
+      if (progress) progress->update(summary.lines, reader.bytes_read());
+    }
+  }
+  if (progress) progress->finish();
+  return summary;
+}
+
+Thresholds fit_thresholds_on(const TaskRunner& runner, const std::string& path, size_t chunk_lines, Progress* progress) {
+  if (!runner.is_samples_contrast())
+    fail_usage("--fit-on fits samples-contrast thresholds; task '" + runner.spec().name + "' is candidates-contrast");
+  JsonlReader reader(path);
+  std::vector<JsonlItem> items;
+  std::vector<double> scores;
+  std::vector<size_t> gold;
+  int64_t seen = 0;
+  while (reader.read_chunk(chunk_lines == 0 ? 1 : chunk_lines, items)) {
+    for (const LineResult& r : runner.score(items))
+      if (r.error.empty() && r.pair && r.gold_index >= 0) {
+        scores.push_back(r.pair->logit_gap);
+        gold.push_back(static_cast<size_t>(r.gold_index));
+      }
+    seen += static_cast<int64_t>(items.size());
+    if (progress) progress->update(seen, reader.bytes_read());
+  }
+  if (progress) progress->finish();
+  if (scores.empty())
+    fail_input(path + ": no line with a usable gold label ('" + runner.spec().label_field + "') to fit thresholds on");
+  Thresholds t = fit_thresholds(scores, gold, runner.spec().labels.size());
+  t.labels = runner.label_keys();
+  t.task = runner.spec().name;
+  t.fitted_on = path;
+  return t;
+}
+
+}  // namespace nspbert::zero_shot

@@ -1,0 +1,99 @@
+#pragma once
+// Runs a task spec over JSONL lines: pulls the text(s), id and gold label out of each line, scores
+// the chunk with the scorer the spec asks for (all label x text pairs of a chunk in one encoder
+// call), decides the label, and renders the output line. A line that cannot be read or scored
+// becomes {"line": N, "error": ...}; the others are unaffected.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/batch_runner.h"
+#include "models/model.h"
+#include "models/zero_shot/jsonl_stream.h"
+#include "models/zero_shot/label_scores.h"
+#include "models/zero_shot/mlm_scorer.h"
+#include "models/zero_shot/nsp_scorer.h"
+#include "models/zero_shot/task_spec.h"
+#include "models/zero_shot/thresholds.h"
+
+namespace nspbert::zero_shot {
+
+struct RunnerOptions {
+  BatchPlan plan;          // attention variants and token budget
+  size_t top_k = 0;        // 0: every label, in label order; k: the k best, best first
+  bool normalize = false;  // add "probability": softmax of the scores over the labels
+  bool echo_text = false;  // add "text" (classify)
+};
+
+struct LineResult {
+  int64_t line = 0;
+  nlohmann::json id;  // null when the line has none
+  std::string error;  // non-empty: the line failed
+  std::string text;   // with echo_text
+  std::vector<LabelScore> scores;       // candidates-contrast: per label or per candidate
+  std::vector<std::string> candidates;  // this line's candidates (ChID)
+  std::optional<PairScore> pair;        // samples-contrast
+  nlohmann::json gold;                  // the gold value as in the data; null when absent
+  int64_t gold_index = -1;              // -1: no usable gold (gold_error says why when present)
+  std::string gold_error;
+  int64_t predicted = -1;  // label or candidate index; -1 until decided
+};
+
+class TaskRunner {
+ public:
+  // Builds the scorer: fails (usage/model) when the task cannot run on this model.
+  TaskRunner(TaskSpec spec, const Model& model, RunnerOptions options);
+  ~TaskRunner();
+
+  const TaskSpec& spec() const { return spec_; }
+  std::vector<std::string> label_keys() const;
+  bool is_samples_contrast() const { return spec_.strategy == Strategy::SamplesContrast; }
+
+  // Samples-contrast labels from fitted cut points (their labels must be this task's, in order).
+  void set_thresholds(Thresholds thresholds);
+  const std::optional<Thresholds>& thresholds() const { return thresholds_; }
+  // Samples-contrast without thresholds: labels come from equal-size bins over every score.
+  bool needs_all_scores() const { return is_samples_contrast() && !thresholds_; }
+  void assign_bins(std::vector<LineResult>& results) const;
+
+  // One result per item, in order.
+  std::vector<LineResult> score(const std::vector<JsonlItem>& items) const;
+  nlohmann::ordered_json to_json(const LineResult& result) const;
+
+ private:
+  void read_line(const nlohmann::json& line, LineResult& r, std::string& text, std::pair<std::string, std::string>& pair,
+                 ClozeItem& cloze) const;
+  void score_valid(std::vector<LineResult*>& results, std::vector<std::string>& texts,
+                   std::vector<std::pair<std::string, std::string>>& pairs, std::vector<ClozeItem>& clozes) const;
+  nlohmann::ordered_json label_json(const LineResult& r, size_t k) const;
+
+  TaskSpec spec_;
+  RunnerOptions options_;
+  std::unique_ptr<PromptScorer> prompt_scorer_;
+  std::unique_ptr<NspPairScorer> pair_scorer_;
+  std::unique_ptr<NspClozeScorer> cloze_scorer_;
+  std::optional<Thresholds> thresholds_;
+};
+
+struct StreamSummary {
+  int64_t lines = 0;
+  int64_t failed = 0;
+};
+
+// Reads the rest of `reader` in chunks of `chunk_lines`, scores them and hands every result to
+// `emit` in input order; `chunk_done` runs after each chunk (flush there). Samples-contrast without
+// thresholds keeps every line's score (not its text) until the input ends, then bins and emits.
+StreamSummary score_stream(const TaskRunner& runner, JsonlReader& reader, size_t chunk_lines, Progress* progress,
+                           const std::function<void(const LineResult&)>& emit,
+                           const std::function<void()>& chunk_done = {});
+
+// Scores a labelled file and fits samples-contrast cut points on its gold labels.
+Thresholds fit_thresholds_on(const TaskRunner& runner, const std::string& path, size_t chunk_lines, Progress* progress);
+
+}  // namespace nspbert::zero_shot
