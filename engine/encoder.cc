@@ -212,6 +212,14 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
   std::vector<float> qkv(R * 3 * H, 0.0f), context(R * H, 0.0f), ffn(R * I, 0.0f);
   const bool rotary = spec_.position_kind == PositionKind::Rotary;
 
+  // When only [CLS]-based heads are wanted, the last layer needs keys and values for every row
+  // but everything else for the first row of each sequence only (DESIGN.md, plan step 3).
+  const bool cls_only_last_layer = !req.want_last_hidden && req.mlm_positions.empty() && !req.want_stats;
+  const int64_t B = in.batch, PB = Linear::padded_rows(B);
+  std::vector<float> cls_x, cls_context;
+  float* stream = x.data();  // the rows the heads read
+  int64_t stream_rows = p.rows;
+
   for (int64_t l = 0; l < spec_.layers; ++l) {
     const LayerWeights& w = weights_.layers[l];
     const bool last = l + 1 == spec_.layers;
@@ -226,12 +234,6 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
     settings.logn_at_least_one = ao.logn_at_least_one;
     AttentionEntropy entropy;
 
-    auto scale_residual = [&] {
-      if (alpha == 1.0f) return;
-      for (int64_t i = 0; i < p.rows * H; ++i) x[i] *= alpha;
-    };
-
-    // Attention block.
     const float* attention_input = x.data();
     if (placement == NormPlacement::Pre) {
       normalize_rows(w.attention_norm, x.data(), normed.data(), p.rows, H);
@@ -239,21 +241,44 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
     }
     w.qkv.forward(attention_input, p.rows, qkv.data());
     if (rotary) apply_rotary(p.layout, qkv.data(), p.rows, spec_.rotary_value);
-    self_attention(p.layout, settings, qkv.data(), context.data(), req.want_stats ? &entropy : nullptr);
-    scale_residual();
-    w.attention_out.forward(context.data(), p.rows, x.data(), Epilogue::AddToOutput);
-    if (placement == NormPlacement::Post) normalize_rows(w.attention_norm, x.data(), x.data(), p.rows, H);
+    const bool cls_only = last && cls_only_last_layer;
+    self_attention(p.layout, settings, qkv.data(), context.data(), req.want_stats ? &entropy : nullptr, cls_only);
 
-    // Feed-forward block.
-    const float* ffn_input = x.data();
+    float* xs = x.data();
+    const float* ctx = context.data();
+    int64_t rows = p.rows;
+    if (cls_only) {
+      cls_x.assign(PB * H, 0.0f);
+      cls_context.assign(PB * H, 0.0f);
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t r = p.layout.sequences[b].first_row;
+        std::copy(x.data() + r * H, x.data() + (r + 1) * H, cls_x.data() + b * H);
+        std::copy(context.data() + r * H, context.data() + (r + 1) * H, cls_context.data() + b * H);
+      }
+      xs = cls_x.data();
+      ctx = cls_context.data();
+      rows = B;
+      stream = xs;
+      stream_rows = B;
+    }
+    const auto scale_residual = [&] {
+      if (alpha == 1.0f) return;
+      for (int64_t i = 0; i < rows * H; ++i) xs[i] *= alpha;
+    };
+
+    scale_residual();
+    w.attention_out.forward(ctx, rows, xs, Epilogue::AddToOutput);
+    if (placement == NormPlacement::Post) normalize_rows(w.attention_norm, xs, xs, rows, H);
+
+    const float* ffn_input = xs;
     if (placement == NormPlacement::Pre) {
-      normalize_rows(w.ffn_norm, x.data(), normed.data(), p.rows, H);
+      normalize_rows(w.ffn_norm, xs, normed.data(), rows, H);
       ffn_input = normed.data();
     }
-    w.ffn_in.forward(ffn_input, p.rows, ffn.data(), Epilogue::Activation);
+    w.ffn_in.forward(ffn_input, rows, ffn.data(), Epilogue::Activation);
     scale_residual();
-    w.ffn_out.forward(ffn.data(), p.rows, x.data(), Epilogue::AddToOutput);
-    if (placement == NormPlacement::Post) normalize_rows(w.ffn_norm, x.data(), x.data(), p.rows, H);
+    w.ffn_out.forward(ffn.data(), rows, xs, Epilogue::AddToOutput);
+    if (placement == NormPlacement::Post) normalize_rows(w.ffn_norm, xs, xs, rows, H);
 
     if (req.want_stats) {
       accumulate_step(stats, p, previous, x, H, l);
@@ -268,7 +293,7 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
   if (placement == NormPlacement::Pre) {
     const NormWeights* final_norm = weights_.final_norm ? &*weights_.final_norm : nullptr;
     if (!final_norm && req.ablation.swap_norm_placement) final_norm = &weights_.layers.back().ffn_norm;
-    if (final_norm) normalize_rows(*final_norm, x.data(), x.data(), p.rows, H);
+    if (final_norm) normalize_rows(*final_norm, stream, stream, stream_rows, H);
   }
 
   if (req.want_last_hidden) {
@@ -279,11 +304,10 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
   }
 
   if (req.want_pooled || req.want_nsp || req.want_classifier) {
-    const int64_t B = in.batch, PB = Linear::padded_rows(B);
     std::vector<float> cls(PB * H, 0.0f), pooled(PB * H, 0.0f);
     for (int64_t b = 0; b < B; ++b) {
-      const float* row = x.data() + p.layout.sequences[b].first_row * H;
-      std::copy(row, row + H, cls.data() + b * H);
+      const int64_t r = stream == x.data() ? p.layout.sequences[b].first_row : b;
+      std::copy(stream + r * H, stream + (r + 1) * H, cls.data() + b * H);
     }
     weights_.pooler->forward(cls.data(), B, pooled.data());
     for (int64_t i = 0; i < B * H; ++i) pooled[i] = std::tanh(pooled[i]);

@@ -23,20 +23,21 @@ struct AttentionGemms {
   memory::desc q, k_transposed, probabilities, v, context;
 };
 
-const AttentionGemms& gemms_for(int64_t hidden, int64_t heads, int64_t n) {
+// `queries` is n, or 1 when only each sequence's first row is needed.
+const AttentionGemms& gemms_for(int64_t hidden, int64_t heads, int64_t n, int64_t queries) {
   static std::mutex mutex;
-  static std::map<std::tuple<int64_t, int64_t, int64_t>, AttentionGemms> cache;
+  static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t>, AttentionGemms> cache;
   std::lock_guard<std::mutex> lock(mutex);
-  const auto key = std::make_tuple(hidden, heads, n);
+  const auto key = std::make_tuple(hidden, heads, n, queries);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   const int64_t d = hidden / heads, stride = 3 * hidden;
   AttentionGemms g;
-  g.q = memory::desc({heads, n, d}, dt::f32, {d, stride, 1});
+  g.q = memory::desc({heads, queries, d}, dt::f32, {d, stride, 1});
   g.k_transposed = memory::desc({heads, d, n}, dt::f32, {d, 1, stride});
-  g.probabilities = memory::desc({heads, n, n}, dt::f32, {n * n, n, 1});
+  g.probabilities = memory::desc({heads, queries, n}, dt::f32, {queries * n, n, 1});
   g.v = memory::desc({heads, n, d}, dt::f32, {d, stride, 1});
-  g.context = memory::desc({heads, n, d}, dt::f32, {d, hidden, 1});
+  g.context = memory::desc({heads, queries, d}, dt::f32, {d, hidden, 1});
   g.scores = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(g.q, g.k_transposed, g.probabilities), cpu_engine()));
   g.mix = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(g.probabilities, g.v, g.context), cpu_engine()));
   return cache.emplace(key, std::move(g)).first->second;
@@ -55,13 +56,14 @@ double logit_scale(const AttentionSettings& s, int64_t head_dim, int64_t valid_l
 }  // namespace
 
 void self_attention(const AttentionLayout& layout, const AttentionSettings& settings, const float* qkv,
-                    float* context, AttentionEntropy* entropy) {
+                    float* context, AttentionEntropy* entropy, bool first_row_only) {
   const int64_t H = layout.hidden, heads = layout.heads, d = H / heads;
   thread_local std::vector<float> probabilities;
   for (const SequenceRows& seq : layout.sequences) {
     const int64_t n = seq.rows;
-    const AttentionGemms& g = gemms_for(H, heads, n);
-    probabilities.resize(heads * n * n);
+    const int64_t queries = first_row_only ? 1 : n;
+    const AttentionGemms& g = gemms_for(H, heads, n, queries);
+    probabilities.resize(heads * queries * n);
     float* base = const_cast<float*>(qkv) + seq.first_row * 3 * H;
     memory q(g.q, cpu_engine(), base), k(g.k_transposed, cpu_engine(), base + H), v(g.v, cpu_engine(), base + 2 * H);
     memory p(g.probabilities, cpu_engine(), probabilities.data());
@@ -72,6 +74,7 @@ void self_attention(const AttentionLayout& layout, const AttentionSettings& sett
     SoftmaxRows rows;
     rows.scores = probabilities.data();
     rows.heads = heads;
+    rows.queries = queries;
     rows.n = n;
     rows.positions = layout.positions.data() + seq.first_row;
     rows.is_key = layout.is_key.data() + seq.first_row;

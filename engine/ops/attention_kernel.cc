@@ -16,8 +16,8 @@ SoftmaxEntropy masked_softmax(const SoftmaxRows& r, bool with_entropy) {
   for (int64_t j = 0; j < n; ++j) any_hidden_key |= !r.is_key[j];
   const bool masked = any_hidden_key || r.window > 0;
 #pragma omp parallel for schedule(static) reduction(+ : entropy_sum, entropy_count)
-  for (int64_t hi = 0; hi < r.heads * n; ++hi) {
-    const int64_t i = hi % n;
+  for (int64_t hi = 0; hi < r.heads * r.queries; ++hi) {
+    const int64_t i = hi % r.queries;
     float* s = r.scores + hi * n;
     constexpr float hidden = -std::numeric_limits<float>::infinity();
     float max_score = hidden;
