@@ -251,3 +251,38 @@ TEST(Attention, EntropyOfUniformAttentionIsLogN) {
   EXPECT_NEAR(entropy.sum / entropy.count, std::log(5.0), 1e-6);
   EXPECT_NEAR(context[0], 2.0, 1e-6);  // mean of 0..4
 }
+
+// Reduced precision against the same plain loop, with tolerances from the format: bf16 keeps 8
+// mantissa bits (relative 2^-8 per operand), int8 per-row/per-channel quantisation 1/255 and 1/254.
+class ReducedPrecisionTest : public ::testing::TestWithParam<Precision> {};
+
+TEST_P(ReducedPrecisionTest, CloseToF32Loop) {
+  const Precision precision = GetParam();
+  const int rows = 37, in = 64, out = 80;
+  const auto w = random_vector(in * out, 11, 0.1f), b = random_vector(out, 12), x = random_vector(rows * in, 13);
+  std::vector<float> xp(Linear::padded_rows(rows) * in, 0.0f), y(Linear::padded_rows(rows) * out, 0.0f);
+  std::copy(x.begin(), x.end(), xp.begin());
+  Linear linear(in, out, w, b, Activation::Relu, precision);
+  linear.forward(xp.data(), rows, y.data());
+  double worst = 0, scale = 0;
+  for (int r = 0; r < rows; ++r)
+    for (int o = 0; o < out; ++o) {
+      double s = b[o], magnitude = 0;
+      for (int i = 0; i < in; ++i) {
+        s += static_cast<double>(x[r * in + i]) * w[o * in + i];
+        magnitude += std::fabs(static_cast<double>(x[r * in + i]) * w[o * in + i]);
+      }
+      worst = std::max(worst, std::fabs(y[r * out + o] - s) / magnitude);
+      scale = std::max(scale, std::fabs(s));
+    }
+  EXPECT_LT(worst, precision == Precision::BF16 ? 1.0 / 128 : 1.0 / 64);
+  EXPECT_GT(worst, 0.0);  // the reduced path really ran
+  std::vector<float> residual(y.size(), 1.0f), plain(y.size(), 0.0f);
+  linear.forward(xp.data(), rows, plain.data());
+  linear.forward(xp.data(), rows, residual.data(), Epilogue::AddToOutput);
+  for (int i = 0; i < rows * out; ++i) ASSERT_NEAR(residual[i], plain[i] + 1.0f, 1e-5);
+  linear.forward(xp.data(), rows, y.data(), Epilogue::Activation);
+  for (int i = 0; i < rows * out; ++i) ASSERT_NEAR(y[i], std::max(plain[i], 0.0f), 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Precisions, ReducedPrecisionTest, ::testing::Values(Precision::BF16, Precision::Int8));

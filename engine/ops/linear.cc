@@ -155,17 +155,19 @@ void Linear::forward(const float* x, int64_t rows, float* y, Epilogue epilogue) 
 void Linear::forward_int8(const float* x, int64_t rows, float* y, Epilogue epilogue, const Cached& c) const {
   const int64_t bucket = padded_rows(rows);
   thread_local std::vector<uint8_t> quantised;
-  thread_local std::vector<float> row_scale;
+  thread_local std::vector<float> row_scale, row_min;
   thread_local std::vector<int32_t> accumulators;
-  quantised.assign(bucket * in_, 128);
+  quantised.assign(bucket * in_, 0);
   row_scale.assign(bucket, 1.0f);
+  row_min.assign(bucket, 0.0f);
   accumulators.resize(bucket * out_);
-  quantize_rows_u8(x, rows, in_, quantised.data(), row_scale.data());
+  quantize_rows_u8(x, rows, in_, quantised.data(), row_scale.data(), row_min.data());
   memory src(c.src, cpu_engine(), quantised.data());
   memory dst(c.dst, cpu_engine(), accumulators.data());
   c.primitive.execute(cpu_stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *packed_weight_}, {DNNL_ARG_DST, dst}});
   cpu_stream().wait();
-  dequantize_rows(accumulators.data(), rows, out_, row_scale.data(), column_scale_.data(), column_sum_.data(),
+  dequantize_rows(accumulators.data(), rows, out_, row_scale.data(), row_min.data(), column_scale_.data(),
+                  column_sum_.data(),
                   bias_values_.empty() ? nullptr : bias_values_.data(), y, epilogue == Epilogue::AddToOutput);
   if (epilogue == Epilogue::Activation) {
     memory ym({{bucket, out_}, dt::f32, tag::ab}, cpu_engine(), y);

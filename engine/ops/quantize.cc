@@ -17,36 +17,38 @@ void to_bf16(const float* x, uint16_t* out, int64_t n) {
   }
 }
 
-void quantize_rows_u8(const float* x, int64_t rows, int64_t cols, uint8_t* out, float* row_scale) {
+void quantize_rows_u8(const float* x, int64_t rows, int64_t cols, uint8_t* out, float* row_scale, float* row_min) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * cols;
-    float max_abs = 0.0f;
-#pragma omp simd reduction(max : max_abs)
-    for (int64_t c = 0; c < cols; ++c) max_abs = std::max(max_abs, std::fabs(row[c]));
-    const float scale = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
+    float lo = row[0], hi = row[0];
+#pragma omp simd reduction(min : lo) reduction(max : hi)
+    for (int64_t c = 0; c < cols; ++c) {
+      lo = std::min(lo, row[c]);
+      hi = std::max(hi, row[c]);
+    }
+    const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
     const float inv = 1.0f / scale;
     uint8_t* q = out + r * cols;
 #pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) {
-      const float v = std::nearbyint(row[c] * inv);
-      q[c] = static_cast<uint8_t>(static_cast<int32_t>(std::clamp(v, -127.0f, 127.0f)) + 128);
-    }
+    for (int64_t c = 0; c < cols; ++c)
+      q[c] = static_cast<uint8_t>(std::clamp(std::nearbyint((row[c] - lo) * inv), 0.0f, 255.0f));
     row_scale[r] = scale;
+    row_min[r] = lo;
   }
 }
 
-void dequantize_rows(const int32_t* acc, int64_t rows, int64_t cols, const float* row_scale,
+void dequantize_rows(const int32_t* acc, int64_t rows, int64_t cols, const float* row_scale, const float* row_min,
                      const float* column_scale, const int32_t* column_sum, const float* bias, float* y,
                      bool accumulate) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const int32_t* a = acc + r * cols;
     float* out = y + r * cols;
-    const float rs = row_scale[r];
+    const float rs = row_scale[r], rm = row_min[r];
 #pragma omp simd
     for (int64_t c = 0; c < cols; ++c) {
-      float v = static_cast<float>(a[c] - 128 * column_sum[c]) * rs * column_scale[c];
+      float v = column_scale[c] * (rs * static_cast<float>(a[c]) + rm * static_cast<float>(column_sum[c]));
       if (bias) v += bias[c];
       out[c] = accumulate ? out[c] + v : v;
     }
