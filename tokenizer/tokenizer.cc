@@ -99,7 +99,9 @@ std::unique_ptr<Tokenizer> Tokenizer::from_model_dir(const fs::path& dir) {
     SpecialTokenNames names;
     apply_tokenizer_config(config, config_file, normalization, names);
     const fs::path tokenizer_file = dir / "tokenizer.json";
-    if (fs::exists(tokenizer_file)) apply_tokenizer_json(read_json(tokenizer_file), tokenizer_file, normalization, names);
+    if (fs::exists(tokenizer_file)) {
+      apply_tokenizer_json(read_json(tokenizer_file), tokenizer_file, normalization, names);
+    }
     return std::make_unique<WordPieceTokenizer>(WordPieceTokenizer::read_vocab(dir / "vocab.txt"), normalization,
                                                 names);
   }
@@ -129,7 +131,9 @@ Encoding encode(const Tokenizer& tok, std::string_view a, std::optional<std::str
 Encoding encode_tokens(const Tokenizer& tok, std::vector<Token> a, std::optional<std::vector<Token>> b,
                        size_t max_length, Truncation rule) {
   const SpecialTokens& special = tok.special();
-  if (special.cls < 0 || special.sep < 0) fail_model("the vocabulary has no [CLS]/[SEP] tokens to build sequences with");
+  if (special.cls < 0 || special.sep < 0) {
+    fail_model("the vocabulary has no [CLS]/[SEP] tokens to build sequences with");
+  }
   const size_t special_count = b ? 3 : 2;
   if (max_length < special_count) {
     fail_usage("max length " + std::to_string(max_length) + " is smaller than the " + std::to_string(special_count) +

@@ -2,9 +2,10 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+#include <bit>
+#include <cstring>
 #include <fstream>
-#include <iterator>
-#include <sstream>
 
 #include "engine/error.h"
 
@@ -12,6 +13,9 @@ namespace nspbert {
 namespace {
 
 constexpr int32_t kReplacementChar = 0xFFFD;
+constexpr utf8proc_uint16_t kNoSequence = UINT16_MAX;  // utf8proc's "no mapping" marker
+// The character tests below decide ASCII by code point alone and ignore the category.
+constexpr utf8proc_propval_t kAsciiCategory = UTF8PROC_CATEGORY_CN;
 
 // BERT's _is_chinese_char: the CJK Unified Ideographs blocks, not all of CJK (no kana, hangul
 // or full-width forms), exactly as the original tokenizer defines them.
@@ -23,63 +27,42 @@ bool is_chinese_char(int32_t cp) {
 }
 
 // BERT counts every non-alphanumeric printable ASCII character as punctuation ("$", "^", "`").
-bool is_ascii_punctuation(int32_t cp) {
-  return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) ||
-         (cp >= 123 && cp <= 126);
-}
-
-bool is_punctuation(int32_t cp) {
-  if (cp < 0x80) return is_ascii_punctuation(cp);
-  switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
-    case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
-    case UTF8PROC_CATEGORY_PO:
-      return true;
-    default:
-      return false;
+bool is_punctuation(int32_t cp, utf8proc_propval_t category) {
+  if (cp < 0x80) {
+    return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
   }
+  return category >= UTF8PROC_CATEGORY_PC && category <= UTF8PROC_CATEGORY_PO;  // P* are numbered contiguously
 }
 
-// _is_control: Cc and Cf, except \t \n \r which count as whitespace.
-bool is_control(int32_t cp) {
-  if (cp == '\t' || cp == '\n' || cp == '\r') return false;
-  const auto category = utf8proc_category(cp);
-  return category == UTF8PROC_CATEGORY_CC || category == UTF8PROC_CATEGORY_CF;
-}
-
-bool is_dropped_by_cleaning(int32_t cp) {
+// _is_control: Cc and Cf, except \t \n \r which count as whitespace. Cleaning also drops NUL
+// and U+FFFD (which is what invalid UTF-8 decodes to).
+bool is_dropped_by_cleaning(int32_t cp, utf8proc_propval_t category) {
   if (cp < 0x80) return (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F;
-  return cp == kReplacementChar || is_control(cp);
+  return cp == kReplacementChar || category == UTF8PROC_CATEGORY_CC || category == UTF8PROC_CATEGORY_CF;
 }
 
 // _is_whitespace (space, \t \n \r, Zs), plus what Python's str.split() also splits on once
-// cleaning has run: the line and paragraph separators (Zl, Zp) and the C0/C1 separators.
-bool is_whitespace(int32_t cp) {
+// cleaning has run: the line and paragraph separators and the C0/C1 separators.
+bool is_whitespace(int32_t cp, utf8proc_propval_t category) {
   if (cp < 0x80) return cp == ' ' || (cp >= '\t' && cp <= '\r') || (cp >= 0x1C && cp <= 0x1F);
-  if (cp == 0x85) return true;
-  const auto category = utf8proc_category(cp);
-  return category == UTF8PROC_CATEGORY_ZS || category == UTF8PROC_CATEGORY_ZL ||
+  return cp == 0x85 || category == UTF8PROC_CATEGORY_ZS || category == UTF8PROC_CATEGORY_ZL ||
          category == UTF8PROC_CATEGORY_ZP;
 }
 
-// Python's str.lower() lowers a capital sigma to the final form at the end of a word
-// (Unicode's Final_Sigma context), so these two properties are needed to reproduce it.
-bool is_cased(int32_t cp) {
-  switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-      return true;
-    default:
-      // Other_Lowercase / Other_Uppercase: case-mapped symbols such as circled letters, and
-      // the two ordinal indicators, the only ones without a mapping.
-      return utf8proc_tolower(cp) != cp || utf8proc_toupper(cp) != cp || cp == 0xAA || cp == 0xBA;
-  }
+// Python's str.lower() turns a capital sigma into the final form at the end of a word (the
+// Final_Sigma context), so lower-casing needs Unicode's Cased and Case_Ignorable properties.
+bool is_cased(int32_t cp, const utf8proc_property_t& property) {
+  const auto category = property.category;
+  // Beyond Lu/Ll/Lt, Other_Lowercase/Other_Uppercase: case-mapped symbols such as circled
+  // letters, and the two ordinal indicators, the only ones without a mapping.
+  return category == UTF8PROC_CATEGORY_LU || category == UTF8PROC_CATEGORY_LL || category == UTF8PROC_CATEGORY_LT ||
+         property.lowercase_seqindex != kNoSequence || property.uppercase_seqindex != kNoSequence || cp == 0xAA ||
+         cp == 0xBA;
 }
 
-bool is_ascii_case_ignorable(int32_t cp) { return cp == '\'' || cp == '.' || cp == ':' || cp == '^' || cp == '`'; }
-
-bool is_case_ignorable(int32_t cp) {
-  if (cp < 0x80) return is_ascii_case_ignorable(cp);
-  switch (utf8proc_category(cp)) {
+bool is_case_ignorable(int32_t cp, utf8proc_propval_t category) {
+  if (cp < 0x80) return cp == '\'' || cp == '.' || cp == ':' || cp == '^' || cp == '`';  // Mid*, Sk
+  switch (category) {
     case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_CF:
     case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_SK:
       return true;
@@ -88,7 +71,7 @@ bool is_case_ignorable(int32_t cp) {
   }
   // Word_Break MidLetter, MidNumLet and Single_Quote.
   switch (cp) {
-    case 0x27: case 0x2E: case 0x3A: case 0xB7: case 0x387: case 0x55F: case 0x5F4:
+    case 0xB7: case 0x387: case 0x55F: case 0x5F4:
     case 0x2018: case 0x2019: case 0x2024: case 0x2027: case 0xFE13: case 0xFE52:
     case 0xFE55: case 0xFF07: case 0xFF0E: case 0xFF1A:
       return true;
@@ -97,13 +80,18 @@ bool is_case_ignorable(int32_t cp) {
   }
 }
 
+bool has_canonical_decomposition(int32_t cp, const utf8proc_property_t& property) {
+  constexpr int32_t kHangulFirst = 0xAC00, kHangulLast = 0xD7A3;  // decomposed algorithmically
+  return (property.decomp_seqindex != kNoSequence && property.decomp_type == 0) ||
+         (cp >= kHangulFirst && cp <= kHangulLast);
+}
+
 // Decodes one code point; invalid UTF-8 becomes U+FFFD and consumes one byte.
 int32_t next_code_point(std::string_view text, size_t& pos) {
   const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
   if (bytes[pos] < 0x80) return bytes[pos++];
   utf8proc_int32_t cp = 0;
-  const utf8proc_ssize_t length =
-      utf8proc_iterate(bytes + pos, static_cast<utf8proc_ssize_t>(text.size() - pos), &cp);
+  const utf8proc_ssize_t length = utf8proc_iterate(bytes + pos, static_cast<utf8proc_ssize_t>(text.size() - pos), &cp);
   if (length <= 0 || cp < 0) {
     ++pos;
     return kReplacementChar;
@@ -124,6 +112,7 @@ void append_utf8(std::string& out, int32_t cp) {
 
 // Runs BERT's BasicTokenizer over the input one code point at a time and hands each finished
 // word (delimited by whitespace, CJK ideographs and punctuation, already normalised) to `emit`.
+// Each non-ASCII character costs one utf8proc property lookup on the common path.
 template <typename Emit>
 class BasicTokenizer {
  public:
@@ -137,18 +126,22 @@ class BasicTokenizer {
     while (pos < text.size()) {
       const size_t begin = pos;
       const int32_t cp = next_code_point(text, pos);
-      if (normalization_.clean_text && is_dropped_by_cleaning(cp)) continue;
-      if (is_whitespace(cp)) {
-        end_whitespace_token();
+      if (cp < 0x80) {
+        add_ascii(cp, begin, pos);
         continue;
       }
+      const utf8proc_property_t& property = *utf8proc_get_property(cp);
       if (normalization_.handle_chinese_chars && is_chinese_char(cp)) {
         end_whitespace_token();
-        add_normalized(cp, begin, pos, text);
+        add_normalized(cp, property, begin, pos, text);
         end_whitespace_token();
+      } else if (normalization_.clean_text && is_dropped_by_cleaning(cp, property.category)) {
         continue;
+      } else if (is_whitespace(cp, property.category)) {
+        end_whitespace_token();
+      } else {
+        add_normalized(cp, property, begin, pos, text);
       }
-      add_normalized(cp, begin, pos, text);
     }
     end_whitespace_token();
   }
@@ -166,65 +159,68 @@ class BasicTokenizer {
     previous_is_cased_ = false;
   }
 
-  void add_normalized(int32_t cp, size_t begin, size_t end, std::string_view text) {
-    if (cp < 0x80) {
-      if (normalization_.lowercase) {
-        const bool letter = (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
-        if (!is_ascii_case_ignorable(cp)) previous_is_cased_ = letter;
-        if (cp >= 'A' && cp <= 'Z') cp += 'a' - 'A';
-      }
-      add_char(cp, begin, end);
-      return;
+  void add_ascii(int32_t cp, size_t begin, size_t end) {
+    if (normalization_.clean_text && is_dropped_by_cleaning(cp, kAsciiCategory)) return;
+    if (is_whitespace(cp, kAsciiCategory)) return end_whitespace_token();
+    if (normalization_.lowercase) {
+      if (!is_case_ignorable(cp, kAsciiCategory)) previous_is_cased_ = (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+      if (cp >= 'A' && cp <= 'Z') cp += 'a' - 'A';
     }
-    if (!normalization_.lowercase) {
-      add_maybe_stripped(cp, begin, end);
-      return;
-    }
+    add_char(cp, kAsciiCategory, begin, end);
+  }
+
+  void add_normalized(int32_t cp, const utf8proc_property_t& property, size_t begin, size_t end,
+                      std::string_view text) {
+    if (!normalization_.lowercase) return add_maybe_stripped(cp, property, begin, end);
     if (cp == 0x130) {
       // Python lowers "İ" to "i" + U+0307 COMBINING DOT ABOVE.
-      add_maybe_stripped('i', begin, end);
-      add_maybe_stripped(0x307, begin, end);
+      add_maybe_stripped('i', *utf8proc_get_property('i'), begin, end);
+      add_maybe_stripped(0x307, *utf8proc_get_property(0x307), begin, end);
     } else if (cp == 0x3A3) {
-      add_maybe_stripped(previous_is_cased_ && !followed_by_cased(text, end) ? 0x3C2 : 0x3C3, begin, end);
+      const int32_t sigma = previous_is_cased_ && !followed_by_cased(text, end) ? 0x3C2 : 0x3C3;
+      add_maybe_stripped(sigma, *utf8proc_get_property(sigma), begin, end);
+    } else if (property.lowercase_seqindex != kNoSequence) {
+      const int32_t lower = utf8proc_tolower(cp);
+      add_maybe_stripped(lower, *utf8proc_get_property(lower), begin, end);
     } else {
-      add_maybe_stripped(utf8proc_tolower(cp), begin, end);
+      add_maybe_stripped(cp, property, begin, end);
     }
-    if (!is_case_ignorable(cp)) previous_is_cased_ = is_cased(cp);
+    if (!is_case_ignorable(cp, property.category)) previous_is_cased_ = is_cased(cp, property);
   }
 
   // The rest of the Final_Sigma test: no cased letter follows within the same token.
   bool followed_by_cased(std::string_view text, size_t pos) const {
     while (pos < text.size()) {
       const int32_t cp = next_code_point(text, pos);
-      if (normalization_.clean_text && is_dropped_by_cleaning(cp)) continue;
-      if (is_whitespace(cp) || (normalization_.handle_chinese_chars && is_chinese_char(cp))) return false;
-      if (!is_case_ignorable(cp)) return is_cased(cp);
+      const utf8proc_property_t& property = *utf8proc_get_property(cp);
+      if (normalization_.clean_text && is_dropped_by_cleaning(cp, property.category)) continue;
+      if (is_whitespace(cp, property.category) || (normalization_.handle_chinese_chars && is_chinese_char(cp))) {
+        return false;
+      }
+      if (!is_case_ignorable(cp, property.category)) return is_cased(cp, property);
     }
     return false;
   }
 
   // NFD, then drop non-spacing marks (BERT's _run_strip_accents). Canonical reordering is
   // skipped: it only permutes combining marks, and those are dropped here.
-  void add_maybe_stripped(int32_t cp, size_t begin, size_t end) {
-    if (!strip_accents_) {
-      add_char(cp, begin, end);
-      return;
-    }
+  void add_maybe_stripped(int32_t cp, const utf8proc_property_t& property, size_t begin, size_t end) {
+    if (!strip_accents_) return add_char(cp, property.category, begin, end);
+    if (property.category == UTF8PROC_CATEGORY_MN) return;
+    if (!has_canonical_decomposition(cp, property)) return add_char(cp, property.category, begin, end);
     constexpr utf8proc_ssize_t kCapacity = 8;  // canonical decompositions are at most 4 long
     utf8proc_int32_t decomposed[kCapacity];
     int boundclass = 0;
     const auto count = utf8proc_decompose_char(cp, decomposed, kCapacity, UTF8PROC_DECOMPOSE, &boundclass);
-    if (count <= 0 || count > kCapacity) {
-      add_char(cp, begin, end);
-      return;
-    }
+    if (count <= 0 || count > kCapacity) return add_char(cp, property.category, begin, end);
     for (utf8proc_ssize_t i = 0; i < count; ++i) {
-      if (utf8proc_category(decomposed[i]) != UTF8PROC_CATEGORY_MN) add_char(decomposed[i], begin, end);
+      const auto category = utf8proc_category(decomposed[i]);
+      if (category != UTF8PROC_CATEGORY_MN) add_char(decomposed[i], category, begin, end);
     }
   }
 
-  void add_char(int32_t cp, size_t begin, size_t end) {
-    const bool punctuation = is_punctuation(cp);
+  void add_char(int32_t cp, utf8proc_propval_t category, size_t begin, size_t end) {
+    const bool punctuation = is_punctuation(cp, category);
     if (punctuation) emit_word();
     append_utf8(word_, cp);
     chars_.push_back(WordChar{word_.size(), begin, end});
@@ -239,24 +235,79 @@ class BasicTokenizer {
   bool previous_is_cased_ = false;
 };
 
+uint64_t hash_bytes(std::string_view key) {
+  uint64_t hash = 0x9E3779B97F4A7C15ull ^ key.size();
+  const char* data = key.data();
+  size_t left = key.size();
+  for (; left >= 8; data += 8, left -= 8) {
+    uint64_t word;
+    std::memcpy(&word, data, 8);
+    hash = (hash ^ word) * 0xBF58476D1CE4E5B9ull;
+    hash ^= hash >> 31;
+  }
+  if (left > 0) {
+    uint64_t word = 0;
+    std::memcpy(&word, data, left);
+    hash = (hash ^ word) * 0x94D049BB133111EBull;
+    hash ^= hash >> 29;
+  }
+  hash *= 0xD6E8FEB86659FD93ull;
+  return hash ^ (hash >> 32);
+}
+
 }  // namespace
+
+void PieceTable::build(const std::vector<std::pair<std::string_view, int32_t>>& entries) {
+  const size_t capacity = std::bit_ceil(std::max<size_t>(16, entries.size() * 2));  // load factor <= 1/2
+  slots_.assign(capacity, Slot{});
+  mask_ = capacity - 1;
+  longest_key_ = 0;
+  for (const auto& [key, id] : entries) {
+    const uint64_t hash = hash_bytes(key);
+    const auto holds_other_key = [&](const Slot& slot) {
+      return slot.id >= 0 && !(slot.hash == hash && std::string_view(slot.data, slot.size) == key);
+    };
+    size_t index = hash & mask_;
+    while (holds_other_key(slots_[index])) index = (index + 1) & mask_;
+    slots_[index] = Slot{hash, key.data(), static_cast<uint32_t>(key.size()), id};
+    longest_key_ = std::max(longest_key_, key.size());
+  }
+}
+
+int32_t PieceTable::find(std::string_view key) const {
+  if (slots_.empty()) return -1;
+  const uint64_t hash = hash_bytes(key);
+  for (size_t index = hash & mask_; slots_[index].id >= 0; index = (index + 1) & mask_) {
+    const Slot& slot = slots_[index];
+    if (slot.hash == hash && slot.size == key.size() && std::memcmp(slot.data, key.data(), key.size()) == 0) {
+      return slot.id;
+    }
+  }
+  return -1;
+}
 
 WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, BertNormalization normalization,
                                        SpecialTokenNames names)
     : vocab_(std::move(vocab)), normalization_(normalization) {
-  word_starts_.reserve(vocab_.size());
-  continuations_.reserve(vocab_.size() / 4);
+  std::vector<std::pair<std::string_view, int32_t>> starts, continuations;
+  starts.reserve(vocab_.size());
   for (size_t id = 0; id < vocab_.size(); ++id) {
-    std::string_view token = vocab_[id];
-    // A repeated token keeps its last id, as the original load_vocab's dict assignment does.
+    const std::string_view token = vocab_[id];
     if (token.starts_with("##")) {
-      token.remove_prefix(2);
-      continuations_[token] = static_cast<int32_t>(id);
-      longest_continuation_bytes_ = std::max(longest_continuation_bytes_, token.size());
+      continuations.emplace_back(token.substr(2), static_cast<int32_t>(id));
     } else {
-      word_starts_[token] = static_cast<int32_t>(id);
-      longest_start_bytes_ = std::max(longest_start_bytes_, token.size());
+      starts.emplace_back(token, static_cast<int32_t>(id));
     }
+  }
+  word_starts_.build(starts);
+  continuations_.build(continuations);
+  bmp_char_ids_.assign(0x10000, -1);
+  for (const auto& [token, id] : starts) {
+    if (token.empty() || token.size() > 3) continue;
+    size_t end = 0;
+    const int32_t cp = next_code_point(token, end);
+    const bool decoded = cp != kReplacementChar || token == "\uFFFD";  // not a stray byte
+    if (end == token.size() && cp < 0x10000 && decoded) bmp_char_ids_[static_cast<size_t>(cp)] = id;
   }
   const auto lookup = [this](const std::string& name) { return id_of(name).value_or(-1); };
   special_ = {lookup(names.cls), lookup(names.sep), lookup(names.pad), lookup(names.unk), lookup(names.mask)};
@@ -279,11 +330,9 @@ std::vector<std::string> WordPieceTokenizer::read_vocab(const std::filesystem::p
 }
 
 std::optional<int32_t> WordPieceTokenizer::id_of(std::string_view token) const {
-  const bool continuation = token.starts_with("##");
-  const auto& table = continuation ? continuations_ : word_starts_;
-  const auto it = table.find(continuation ? token.substr(2) : token);
-  if (it == table.end()) return std::nullopt;
-  return it->second;
+  const int32_t id = token.starts_with("##") ? continuations_.find(token.substr(2)) : word_starts_.find(token);
+  if (id < 0) return std::nullopt;
+  return id;
 }
 
 std::string_view WordPieceTokenizer::token_of(int32_t id) const {
@@ -299,22 +348,25 @@ void WordPieceTokenizer::split_word(std::string_view word, const std::vector<Wor
     out.push_back(Token{unk_text_, special_.unk, chars.front().begin, chars.back().end});
   };
   if (chars.size() > normalization_.max_input_chars_per_word) return unknown_word();
+  if (chars.size() == 1 && word.size() <= 3) {
+    size_t end = 0;
+    const int32_t id = bmp_char_ids_[static_cast<size_t>(next_code_point(word, end))];
+    if (id < 0) return unknown_word();
+    out.push_back(Token{vocab_[static_cast<size_t>(id)], id, chars[0].begin, chars[0].end});
+    return;
+  }
   const size_t first_piece = out.size();
   size_t start = 0;
   while (start < chars.size()) {
     const size_t start_byte = start == 0 ? 0 : chars[start - 1].word_end;
-    const auto& pieces = start == 0 ? word_starts_ : continuations_;
-    const size_t longest = start == 0 ? longest_start_bytes_ : longest_continuation_bytes_;
+    const PieceTable& pieces = start == 0 ? word_starts_ : continuations_;
     int32_t id = -1;
     size_t end = chars.size();
     for (; end > start; --end) {
       const size_t length = chars[end - 1].word_end - start_byte;
-      if (length > longest) continue;
-      const auto it = pieces.find(word.substr(start_byte, length));
-      if (it != pieces.end()) {
-        id = it->second;
-        break;
-      }
+      if (length > pieces.longest_key()) continue;
+      id = pieces.find(word.substr(start_byte, length));
+      if (id >= 0) break;
     }
     if (id < 0) {
       out.resize(first_piece);
@@ -327,6 +379,7 @@ void WordPieceTokenizer::split_word(std::string_view word, const std::vector<Wor
 
 std::vector<Token> WordPieceTokenizer::tokenize(std::string_view text) const {
   std::vector<Token> out;
+  out.reserve(text.size() / 3 + 1);  // about one token per CJK character
   const auto emit = [&](std::string_view word, const std::vector<WordChar>& chars) { split_word(word, chars, out); };
   BasicTokenizer<decltype(emit)>(normalization_, emit).run(text);
   return out;

@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "tokenizer/tokenizer.h"
@@ -29,6 +28,28 @@ struct BertNormalization {
 
 struct SpecialTokenNames {
   std::string cls = "[CLS]", sep = "[SEP]", pad = "[PAD]", unk = "[UNK]", mask = "[MASK]";
+};
+
+// Open-addressing hash table from piece text to id: one flat array and linear probing, so a
+// lookup is a hash and usually a single cache line. Keys are views into storage the owner
+// keeps alive.
+class PieceTable {
+ public:
+  // Later duplicates win, as in the original load_vocab's dict assignment.
+  void build(const std::vector<std::pair<std::string_view, int32_t>>& entries);
+  int32_t find(std::string_view key) const;  // -1 when absent
+  size_t longest_key() const { return longest_key_; }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    const char* data = nullptr;
+    uint32_t size = 0;
+    int32_t id = -1;  // -1: empty
+  };
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  size_t longest_key_ = 0;
 };
 
 class WordPieceTokenizer final : public Tokenizer {
@@ -62,11 +83,12 @@ class WordPieceTokenizer final : public Tokenizer {
   void split_word(std::string_view word, const std::vector<WordChar>& chars, std::vector<Token>& out) const;
 
   std::vector<std::string> vocab_;
-  // Views into vocab_. Continuations are keyed without their "##" so lookups need no copy.
-  std::unordered_map<std::string_view, int32_t> word_starts_;
-  std::unordered_map<std::string_view, int32_t> continuations_;
-  size_t longest_start_bytes_ = 0;
-  size_t longest_continuation_bytes_ = 0;
+  // Keys point into vocab_. Continuations are keyed without their "##" so lookups need no copy.
+  PieceTable word_starts_;
+  PieceTable continuations_;
+  // Word-start ids of single BMP characters, indexed by code point (-1: not in the vocabulary).
+  // Every CJK ideograph is a word of its own, so most Chinese lookups skip hashing.
+  std::vector<int32_t> bmp_char_ids_;
   BertNormalization normalization_;
   SpecialTokens special_;
   std::string unk_text_;

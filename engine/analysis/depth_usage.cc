@@ -157,7 +157,7 @@ Chart depth_chart(const std::vector<DepthProfile>& profiles) {
     chart.subtitle = "ablation: the forward pass was changed as the legend says; not the checkpoints as trained";
 
   ChartPanel norm{"norm", "stream norm (mean)", "layer (0 = embeddings)", "||x(t)||", {}, true, true};
-  ChartPanel update{"relative_update", "relative update (mean)", "layer t", "||x(t) - x(t-1)|| / ||x(t-1)||", {}, true, true};
+  ChartPanel update{"relative_update", "relative update (mean)", "layer t", "||x(t) - x(t-1)|| / ||x(t-1)||", {}, true, true, true};
   ChartPanel cosine{"cosine_next", "cosine to previous layer (mean)", "layer t", "cos(x(t-1), x(t))", {}, false, true};
   for (const DepthProfile& p : profiles) {
     ChartSeries n, u, c;

@@ -26,9 +26,28 @@ std::string num(double v) {
 }
 
 struct Axis {
-  double lo = 0, hi = 1, step = 0.2;
+  double lo = 0, hi = 1, step = 0.2;  // for a log axis: lo and hi are powers of ten, step unused
   int decimals = 1;
+  bool log = false;
+
   double span() const { return hi - lo; }
+  // Where v sits along the axis, 0 at lo and 1 at hi.
+  double fraction(double v) const {
+    return log ? (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo)) : (v - lo) / span();
+  }
+  std::vector<double> ticks() const {
+    std::vector<double> t;
+    if (!log) {
+      const int n = static_cast<int>(std::round(span() / step));
+      for (int i = 0; i <= n; ++i) t.push_back(lo + i * step);
+      return t;
+    }
+    const int first = static_cast<int>(std::round(std::log10(lo))), last = static_cast<int>(std::round(std::log10(hi)));
+    for (int k = first; k <= last; ++k)
+      for (double m : {1.0, 2.0, 5.0})
+        if ((m == 1.0 || last - first <= 2) && (k < last || m == 1.0)) t.push_back(m * std::pow(10.0, k));
+    return t;
+  }
 };
 
 // 1, 2, 2.5 or 5 times a power of ten, so that about `target` steps cover the range.
@@ -67,9 +86,25 @@ Axis make_axis(double lo, double hi, bool from_zero, bool integer) {
   return a;
 }
 
+// Values spanning more than this ratio get a logarithmic axis when the panel allows it.
+constexpr double kLogSpan = 20;
+
+Axis make_log_axis(double lo, double hi) {
+  Axis a;
+  a.log = true;
+  a.lo = std::pow(10.0, std::floor(std::log10(lo)));
+  a.hi = std::pow(10.0, std::ceil(std::log10(hi)));
+  if (a.hi <= a.lo) a.hi = a.lo * 10;
+  return a;
+}
+
 std::string tick_label(double v, const Axis& axis) {
-  if (std::fabs(v) < axis.step * 1e-6) v = 0;  // no "-0.0"
   char buf[48];
+  if (axis.log) {
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+  }
+  if (std::fabs(v) < axis.step * 1e-6) v = 0;  // no "-0.0"
   std::snprintf(buf, sizeof buf, "%.*f", axis.decimals, v);
   return buf;
 }
@@ -108,21 +143,22 @@ void panel_svg(std::string& out, const ChartPanel& panel, const Chart& chart, do
       ymax = std::max(ymax, s.y[i]);
     }
   const Axis ax = make_axis(xmin, xmax, false, panel.x_integer);
-  const Axis ay = make_axis(ymin, ymax, panel.y_from_zero, false);
-  auto px = [&](double x) { return kLeft + (x - ax.lo) / ax.span() * kPlotWidth; };
-  auto py = [&](double y) { return kTop + kPlotHeight - (y - ay.lo) / ay.span() * kPlotHeight; };
+  const bool log_y = panel.y_log_when_wide && ymin > 0 && std::isfinite(ymax) && ymax / ymin > kLogSpan;
+  const Axis ay = log_y ? make_log_axis(ymin, ymax) : make_axis(ymin, ymax, panel.y_from_zero, false);
+  auto px = [&](double x) { return kLeft + ax.fraction(x) * kPlotWidth; };
+  auto py = [&](double y) { return kTop + kPlotHeight - ay.fraction(y) * kPlotHeight; };
 
   out += "<g class=\"panel\" id=\"panel-" + xml_escape(panel.id) + "\" transform=\"translate(" + num(origin_x) + "," +
          num(origin_y) + ")\">\n";
   out += "<text class=\"panel-title\" x=\"" + num(kLeft + kPlotWidth / 2) + "\" y=\"" + num(kTop - 12) +
-         "\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">" + xml_escape(panel.title) + "</text>\n";
+         "\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">" + xml_escape(panel.title) +
+         (log_y ? ", log scale" : "") + "</text>\n";
   out += "<rect x=\"" + num(kLeft) + "\" y=\"" + num(kTop) + "\" width=\"" + num(kPlotWidth) + "\" height=\"" +
          num(kPlotHeight) + "\" fill=\"#fafafa\" stroke=\"none\"/>\n";
 
   out += "<g class=\"ticks\" font-size=\"11\" fill=\"#333\">\n";
-  const int x_ticks = static_cast<int>(std::round(ax.span() / ax.step));
-  for (int i = 0; i <= x_ticks; ++i) {
-    const double v = ax.lo + i * ax.step, x = px(v);
+  for (const double v : ax.ticks()) {
+    const double x = px(v);
     out += "<line x1=\"" + num(x) + "\" y1=\"" + num(kTop) + "\" x2=\"" + num(x) + "\" y2=\"" + num(kTop + kPlotHeight) +
            "\" stroke=\"#e3e3e3\"/>";
     out += "<line x1=\"" + num(x) + "\" y1=\"" + num(kTop + kPlotHeight) + "\" x2=\"" + num(x) + "\" y2=\"" +
@@ -130,9 +166,8 @@ void panel_svg(std::string& out, const ChartPanel& panel, const Chart& chart, do
     out += "<text x=\"" + num(x) + "\" y=\"" + num(kTop + kPlotHeight + 18) + "\" text-anchor=\"middle\">" +
            tick_label(v, ax) + "</text>\n";
   }
-  const int y_ticks = static_cast<int>(std::round(ay.span() / ay.step));
-  for (int i = 0; i <= y_ticks; ++i) {
-    const double v = ay.lo + i * ay.step, y = py(v);
+  for (const double v : ay.ticks()) {
+    const double y = py(v);
     out += "<line x1=\"" + num(kLeft) + "\" y1=\"" + num(y) + "\" x2=\"" + num(kLeft + kPlotWidth) + "\" y2=\"" + num(y) +
            "\" stroke=\"#e3e3e3\"/>";
     out += "<line x1=\"" + num(kLeft - 5) + "\" y1=\"" + num(y) + "\" x2=\"" + num(kLeft) + "\" y2=\"" + num(y) +
@@ -161,7 +196,7 @@ void panel_svg(std::string& out, const ChartPanel& panel, const Chart& chart, do
     const std::string label = s < chart.legend.size() ? chart.legend[s].label : "series " + std::to_string(s + 1);
     std::string points, markers;
     for (size_t i = 0; i < series.x.size() && i < series.y.size(); ++i) {
-      if (!std::isfinite(series.x[i]) || !std::isfinite(series.y[i])) continue;
+      if (!std::isfinite(series.x[i]) || !std::isfinite(series.y[i]) || (log_y && series.y[i] <= 0)) continue;
       const std::string cx = num(px(series.x[i])), cy = num(py(series.y[i]));
       if (!points.empty()) points += ' ';
       points += cx + "," + cy;

@@ -16,6 +16,7 @@ struct ChartPanel {
   std::vector<ChartSeries> series;  // one per legend entry, same order
   bool y_from_zero = false;         // start the y axis at 0 when all values are positive
   bool x_integer = true;            // ticks on whole numbers only (layers)
+  bool y_log_when_wide = false;     // logarithmic y axis when positive values span more than 20x
 };
 
 struct LegendEntry {

@@ -93,8 +93,9 @@ std::vector<std::vector<Neighbour>> nearest_neighbours(const VectorSet& set, int
   if (k <= 0) return result;
 
   const VectorSet unit = normalized(set);
-  // 256 rows x n columns of floats: 10 MB at n = 10,000.
-  const int64_t block = std::min<int64_t>(256, n);
+  // Rows per block: 256 (10 MB of similarities at n = 10,000), fewer for huge n so the block
+  // stays near 64 MB.
+  const int64_t block = std::min(n, std::clamp<int64_t>((int64_t{1} << 24) / n, 8, 256));
   std::vector<float> similarities(block * n);
   for (int64_t first = 0; first < n; first += block) {
     const int64_t rows = std::min(block, n - first);

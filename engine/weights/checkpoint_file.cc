@@ -1,6 +1,7 @@
 #include "engine/weights/checkpoint_file.h"
 
 #include <array>
+#include <string>
 
 namespace nspbert::weights {
 
@@ -40,6 +41,21 @@ const ElementTypeInfo& info(ElementType type) {
 const char* element_type_name(ElementType type) { return info(type).name; }
 size_t element_size(ElementType type) { return info(type).size; }
 bool is_float(ElementType type) { return info(type).is_float; }
+
+std::string one_line(std::string_view text, size_t max_bytes) {
+  std::string result;
+  for (const char c : text.substr(0, max_bytes)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f) {
+      result += c;
+      continue;
+    }
+    static const char kHex[] = "0123456789abcdef";
+    result += {'\\', 'x', kHex[byte >> 4], kHex[byte & 15]};
+  }
+  if (text.size() > max_bytes) result += "...";
+  return result;
+}
 
 std::optional<ElementType> element_type_from_name(std::string_view name) {
   for (const auto& entry : kElementTypes)

@@ -22,6 +22,10 @@ bool is_float(ElementType type);
 // Accepts the safetensors spelling ("F32", "I64", "BOOL", ...).
 std::optional<ElementType> element_type_from_name(std::string_view name);
 
+// Error messages quote names and values read from files: control characters (a newline would
+// split the one-line message) become \xNN escapes, and overlong text is cut.
+std::string one_line(std::string_view text, size_t max_bytes = 2000);
+
 struct RawTensor {
   std::string name;  // as stored; WeightStore canonicalises
   ElementType type = ElementType::F32;

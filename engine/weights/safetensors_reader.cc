@@ -72,9 +72,9 @@ Entry read_entry(const std::string& file, const std::string& name, const json& v
   for (const json& dim : *shape_it) {
     // A negative integer parses as number_integer, a non-negative one as number_unsigned.
     if (!dim.is_number_unsigned())
-      fail_model(where + " has shape " + shape_it->dump() + "; dimensions must be non-negative integers");
+      fail_model(where + " has shape " + one_line(shape_it->dump(), 80) + "; dimensions must be non-negative integers");
     const uint64_t extent = dim.get<uint64_t>();
-    if (extent > static_cast<uint64_t>(INT64_MAX)) fail_model(where + " has a dimension too large: " + dim.dump());
+    if (extent > static_cast<uint64_t>(INT64_MAX)) fail_model(where + " has a dimension too large: " + one_line(dim.dump(), 80));
     numel_overflow |= __builtin_mul_overflow(numel, extent, &numel);
     entry.tensor.shape.push_back(static_cast<int64_t>(extent));
   }
@@ -93,7 +93,7 @@ Entry read_entry(const std::string& file, const std::string& name, const json& v
   uint64_t expected_bytes = 0;
   const bool too_large = numel_overflow || __builtin_mul_overflow(numel, element_size(*type), &expected_bytes);
   if (too_large || expected_bytes != entry.end - entry.begin)
-    fail_model(where + " shape " + shape_it->dump() + " of " + dtype + " needs " +
+    fail_model(where + " shape " + one_line(shape_it->dump(), 80) + " of " + dtype + " needs " +
                (too_large ? std::string("more than 2^64") : std::to_string(expected_bytes)) + " bytes but " +
                offsets + " span " + std::to_string(entry.end - entry.begin));
   entry.tensor.nbytes = static_cast<size_t>(expected_bytes);

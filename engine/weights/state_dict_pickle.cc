@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -454,7 +455,7 @@ class Interpreter {
 
   void collect_state_dict(const Value& root) {
     if (root.kind != Kind::Dict) fail(std::string("the pickle holds a ") + kind_name(root.kind) + ", not a state_dict");
-    std::map<std::string_view, bool> seen;
+    std::set<std::string_view> seen;
     for (size_t i = 0; i + 1 < root.items.size(); i += 2) {
       const Value& key = *root.items[i];
       const Value& value = *root.items[i + 1];
@@ -462,7 +463,7 @@ class Interpreter {
       if (value.kind != Kind::Tensor)
         fail("state_dict entry '" + key.text + "' is a " + kind_name(value.kind) +
              ", not a tensor (save model.state_dict(), not a training checkpoint)");
-      if (!seen.emplace(key.text, true).second) fail("state_dict key '" + key.text + "' appears twice");
+      if (!seen.insert(key.text).second) fail("state_dict key '" + key.text + "' appears twice");
       PickledTensor tensor = views_[static_cast<size_t>(value.number)];
       tensor.name = key.text;
       result_.tensors.push_back(std::move(tensor));

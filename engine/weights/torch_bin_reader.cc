@@ -98,8 +98,12 @@ CheckpointFile read_torch_bin(const std::filesystem::path& path) {
     auto cached = storage_bytes.find(view.storage);
     if (cached == storage_bytes.end()) {
       const std::string entry = prefix + "data/" + storage.key;
-      if (zip.find(entry) == nullptr) fail_model(where + ": storage '" + entry + "' is missing from the archive");
-      const auto data = zip.stored(entry);
+      const ZipEntry* member = zip.find(entry);
+      if (member == nullptr) fail_model(where + ": storage '" + entry + "' is missing from the archive");
+      if (member->method != 0 || member->encrypted)
+        fail_model(where + ": storage '" + entry + "' is compressed or encrypted; torch.save stores storages " +
+                   "uncompressed (re-save with torch.save)");
+      const auto data = member->data;
       uint64_t needed = 0;
       if (__builtin_mul_overflow(storage.numel, element_bytes, &needed) || needed > data.size())
         fail_model(where + ": storage '" + entry + "' holds " + std::to_string(data.size()) + " bytes, less than " +

@@ -5,7 +5,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "engine/error.h"
 #include "engine/weights/checkpoint_file.h"
@@ -47,6 +46,11 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return text + "]";
 }
 
+std::string without_json_prefix(const std::string& what) {
+  const size_t close = what.find("] ");  // after nlohmann's "[json.exception.parse_error.101]"
+  return close == std::string::npos ? what : what.substr(close + 2);
+}
+
 bool ends_with(const std::string& text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -82,6 +86,16 @@ bool stays_inside(const fs::path& relative) {
   return true;
 }
 
+// Messages quote names read from files; this keeps each on one line however odd the name.
+template <typename Body>
+auto with_one_line_errors(Body&& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    throw Error(e.kind(), weights::one_line(e.what()));
+  }
+}
+
 }  // namespace
 
 struct WeightStore::Impl {
@@ -97,6 +111,8 @@ struct WeightStore::Impl {
   std::map<std::string, SetAside, std::less<>> set_aside;  // non-float buffers such as position_ids
 
   void add_file(CheckpointFile file);
+  // model.safetensors.index.json (or pytorch_model.bin.index.json): every shard it names.
+  void add_index(const fs::path& file);
   const TensorInfo& require(std::string_view name) const;
 };
 
@@ -141,40 +157,7 @@ void WeightStore::Impl::add_file(CheckpointFile file) {
   checkpoints.push_back(std::move(file));
 }
 
-const TensorInfo& WeightStore::Impl::require(std::string_view name) const {
-  if (const auto it = tensors.find(name); it != tensors.end()) return it->second;
-  if (const auto it = set_aside.find(name); it != set_aside.end())
-    fail_model(it->second.file + ": tensor '" + std::string(name) + "' is stored as " + it->second.dtype +
-               ", not a float weight");
-  fail_model(source + ": tensor '" + std::string(name) + "' not found");
-}
-
-WeightStore::WeightStore() : impl_(std::make_unique<Impl>()) {}
-WeightStore::WeightStore(WeightStore&&) noexcept = default;
-WeightStore& WeightStore::operator=(WeightStore&&) noexcept = default;
-WeightStore::~WeightStore() = default;
-
-WeightStore WeightStore::open_dir(const fs::path& dir) {
-  std::error_code error;
-  if (!fs::exists(dir, error)) fail_model("model folder '" + dir.string() + "' does not exist");
-  if (!fs::is_directory(dir, error)) fail_model("model folder '" + dir.string() + "' is not a folder");
-  for (const char* name : kCheckpointNames)
-    if (fs::exists(dir / name, error)) return open_file(dir / name);
-  std::string looked_for;
-  for (const char* name : kCheckpointNames) looked_for += (looked_for.empty() ? "" : ", ") + std::string(name);
-  fail_model("model folder '" + dir.string() + "' has no weights (looked for " + looked_for + ")");
-}
-
-WeightStore WeightStore::open_file(const fs::path& file) {
-  std::error_code error;
-  if (!fs::exists(file, error)) fail_model(file.string() + ": file not found");
-  WeightStore store;
-  store.impl_->source = file.string();
-  if (!ends_with(file.filename().string(), ".index.json")) {
-    store.impl_->add_file(read_checkpoint_file(file));
-    return store;
-  }
-
+void WeightStore::Impl::add_index(const fs::path& file) {
   const std::string index = file.string();
   nlohmann::json json;
   try {
@@ -182,8 +165,7 @@ WeightStore WeightStore::open_file(const fs::path& file) {
     if (!in) fail_model(index + ": cannot open");
     json = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
-    const std::string what = e.what();
-    fail_model(index + ": not valid JSON: " + what.substr(what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2));
+    fail_model(index + ": not valid JSON: " + without_json_prefix(e.what()));
   }
   if (!json.is_object() || !json.contains("weight_map") || !json["weight_map"].is_object())
     fail_model(index + ": no \"weight_map\" object");
@@ -199,9 +181,9 @@ WeightStore WeightStore::open_file(const fs::path& file) {
   }
   if (listed.empty()) fail_model(index + ": weight_map is empty");
 
-  const fs::path dir = file.parent_path();
+  std::error_code error;
   for (const auto& [shard_name, tensors] : listed) {
-    const fs::path shard = dir / shard_name;
+    const fs::path shard = file.parent_path() / shard_name;
     if (!fs::exists(shard, error))
       fail_model(index + ": shard '" + shard_name + "' (for tensor '" + tensors.front() + "') is missing");
     CheckpointFile checkpoint = read_checkpoint_file(shard);
@@ -214,9 +196,48 @@ WeightStore WeightStore::open_file(const fs::path& file) {
       if (!present.count(tensor))
         fail_model(checkpoint.path + ": tensor '" + tensor + "' listed in " + file.filename().string() +
                    " is missing from this shard");
-    store.impl_->add_file(std::move(checkpoint));
+    add_file(std::move(checkpoint));
   }
-  return store;
+}
+
+const TensorInfo& WeightStore::Impl::require(std::string_view name) const {
+  if (const auto it = tensors.find(name); it != tensors.end()) return it->second;
+  if (const auto it = set_aside.find(name); it != set_aside.end())
+    fail_model(it->second.file + ": tensor '" + std::string(name) + "' is stored as " + it->second.dtype +
+               ", not a float weight");
+  fail_model(source + ": tensor '" + std::string(name) + "' not found");
+}
+
+WeightStore::WeightStore() : impl_(std::make_unique<Impl>()) {}
+WeightStore::WeightStore(WeightStore&&) noexcept = default;
+WeightStore& WeightStore::operator=(WeightStore&&) noexcept = default;
+WeightStore::~WeightStore() = default;
+
+WeightStore WeightStore::open_dir(const fs::path& dir) {
+  return with_one_line_errors([&]() -> WeightStore {
+    std::error_code error;
+    if (!fs::exists(dir, error)) fail_model("model folder '" + dir.string() + "' does not exist");
+    if (!fs::is_directory(dir, error)) fail_model("model folder '" + dir.string() + "' is not a folder");
+    for (const char* name : kCheckpointNames)
+      if (fs::exists(dir / name, error)) return open_file(dir / name);
+    std::string looked_for;
+    for (const char* name : kCheckpointNames) looked_for += (looked_for.empty() ? "" : ", ") + std::string(name);
+    fail_model("model folder '" + dir.string() + "' has no weights (looked for " + looked_for + ")");
+  });
+}
+
+WeightStore WeightStore::open_file(const fs::path& file) {
+  return with_one_line_errors([&]() -> WeightStore {
+    std::error_code error;
+    if (!fs::exists(file, error)) fail_model(file.string() + ": file not found");
+    WeightStore store;
+    store.impl_->source = file.string();
+    if (ends_with(file.filename().string(), ".index.json"))
+      store.impl_->add_index(file);
+    else
+      store.impl_->add_file(read_checkpoint_file(file));
+    return store;
+  });
 }
 
 const TensorInfo* WeightStore::find(std::string_view name) const {
@@ -234,9 +255,9 @@ std::vector<std::string> WeightStore::names() const {
 size_t WeightStore::size() const { return impl_->tensors.size(); }
 
 std::vector<float> WeightStore::read_f32(std::string_view name, const std::vector<int64_t>& expected_shape) const {
-  const TensorInfo& info = impl_->require(name);
+  const TensorInfo& info = with_one_line_errors([&]() -> const TensorInfo& { return impl_->require(name); });
   if (!expected_shape.empty() && info.shape != expected_shape)
-    fail_model(info.file + ": tensor '" + info.name + "' has shape " + shape_string(info.shape) + ", expected " +
+    fail_model(info.file + ": tensor '" + weights::one_line(info.name) + "' has shape " + shape_string(info.shape) + ", expected " +
                shape_string(expected_shape));
   const size_t count = static_cast<size_t>(info.numel());
   std::vector<float> values(count);

@@ -1,5 +1,7 @@
 #include "models/zero_shot/evaluation.h"
 
+#include <cmath>
+
 #include "models/zero_shot/text_table.h"
 
 namespace nspbert::zero_shot {
@@ -50,7 +52,7 @@ nlohmann::ordered_json Evaluation::to_json() const {
   j["accuracy"] = matrix_.accuracy();
   j["macro_f1"] = matrix_.macro_f1();
   if (spec.paper_accuracy) {
-    j["paper_accuracy"] = *spec.paper_accuracy / 100.0;
+    j["paper_accuracy"] = std::round(*spec.paper_accuracy * 100.0) / 10000.0;  // percent -> fraction, no 0.869000...1
     j["paper_source"] = spec.paper_source;
   }
   if (spec.strategy == Strategy::SamplesContrast) {
@@ -99,14 +101,22 @@ std::string Evaluation::to_table() const {
   out += "\n" + summary.render();
   if (spec.paper_accuracy && !spec.paper_source.empty()) out += "paper: " + spec.paper_source + "\n";
 
-  TextTable per_label({"label", "word", "precision", "recall", "F1", "support", "predicted"},
-                      {false, false, true, true, true, true, true});
   const std::vector<LabelMetrics> metrics = matrix_.per_label();
+  bool words = false;  // a word column only when some label's word differs from its id
+  for (size_t k = 0; k < metrics.size(); ++k) words |= !word_of(k).empty() && word_of(k) != metrics[k].label;
+  std::vector<std::string> header{"label", "precision", "recall", "F1", "support", "predicted"};
+  std::vector<bool> right{false, true, true, true, true, true};
+  if (words) {
+    header.insert(header.begin() + 1, "word");
+    right.insert(right.begin() + 1, false);
+  }
+  TextTable per_label(header, right);
   for (size_t k = 0; k < metrics.size(); ++k) {
     const LabelMetrics& m = metrics[k];
-    const std::string w = word_of(k);
-    per_label.add_row({m.label, w == m.label ? "" : w, percent(m.precision), percent(m.recall), percent(m.f1),
-                       std::to_string(m.support), std::to_string(m.predicted)});
+    std::vector<std::string> row{m.label, percent(m.precision), percent(m.recall), percent(m.f1),
+                                 std::to_string(m.support), std::to_string(m.predicted)};
+    if (words) row.insert(row.begin() + 1, word_of(k) == m.label ? "" : word_of(k));
+    per_label.add_row(std::move(row));
   }
   out += "\n" + per_label.render();
 

@@ -11,6 +11,7 @@ namespace nspbert::zero_shot {
 
 void check_nsp_model(const Encoder& encoder, size_t max_length) {
   const EncoderSpec& spec = encoder.spec();
+  if (max_length < 3) fail_usage("max length " + std::to_string(max_length) + " cannot hold [CLS] A [SEP] B [SEP]");
   if (spec.position_kind == PositionKind::Absolute && static_cast<int64_t>(max_length) > spec.max_positions)
     fail_usage("max length " + std::to_string(max_length) + " exceeds the model's position table (max_position_embeddings " +
                std::to_string(spec.max_positions) + ")");
@@ -70,7 +71,10 @@ std::vector<std::vector<LabelScore>> NspCandidatesScorer::score(const std::vecto
   std::vector<Sequence> sequences;
   sequences.reserve(texts.size() * T * K);
   for (const std::string& text : texts) {
-    const std::vector<Token> tokens = tokenizer_.tokenize(text);  // once per line, shared by every prompt
+    std::vector<Token> tokens = tokenizer_.tokenize(text);  // once per line, shared by every prompt
+    // Truncation only ever keeps a prefix of at most max_length - 3 tokens: drop the rest once
+    // rather than copying it for every label.
+    if (tokens.size() > settings_.max_length - 3) tokens.resize(settings_.max_length - 3);
     for (size_t k = 0; k < K; ++k)
       for (size_t t = 0; t < T; ++t) sequences.push_back(sequence(prompts_[t][k], tokens));
   }

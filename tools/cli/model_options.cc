@@ -11,8 +11,8 @@ void ModelOptions::add_to(CLI::App& app, bool with_attention) {
   app.add_option("--attention-window", attention_window, "Local attention: token i sees j only when |i-j| <= W")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   logn_option = app.add_option("--logn-scale", logn_scale,
-                               "Scale attention logits by max(1, log_m n), m = training length (default: "
-                               "max_position_embeddings)")
+                               "[M] Scale attention logits by max(1, log_M n), n = the sequence length, M = the "
+                               "training length (default: max_position_embeddings)")
                     ->expected(0, 1)
                     ->check(CLI::Validator(
                         [](const std::string& value) -> std::string {

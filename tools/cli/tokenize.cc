@@ -1,5 +1,6 @@
 // nspbert tokenize: JSONL {"text": ...} in, one JSONL line of tokens, ids and byte offsets out.
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -51,32 +52,107 @@ std::string without_exception_id(const char* what) {
   return message;
 }
 
-std::string string_field(const json& object, const std::string& name) {
+const std::string& string_field(const json& object, const std::string& name) {
   const auto it = object.find(name);
   if (it == object.end()) throw LineError{"missing field \"" + name + "\""};
   if (!it->is_string()) throw LineError{"field \"" + name + "\" is not a string"};
-  return it->get<std::string>();
+  return it->get_ref<const std::string&>();
 }
 
-ordered_json offsets_json(const std::vector<std::pair<size_t, size_t>>& offsets) {
-  ordered_json array = ordered_json::array();
-  for (const auto& [begin, end] : offsets) array.push_back({begin, end});
-  return array;
+std::string quoted(std::string_view text) { return json(text).dump(-1, ' ', false, json::error_handler_t::replace); }
+
+template <typename Integer>
+void append_number(std::string& out, Integer value) {
+  char digits[24];
+  const auto result = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, result.ptr);
 }
+
+// Appends "key":[item(0),item(1),...].
+template <typename AppendItem>
+void append_array(std::string& out, const char* key, size_t count, AppendItem append_item) {
+  out += '"';
+  out += key;
+  out += "\":[";
+  for (size_t i = 0; i < count; ++i) {
+    if (i > 0) out += ',';
+    append_item(i);
+  }
+  out += ']';
+}
+
+// Writes result lines straight into the output buffer. Vocabulary strings are JSON-escaped
+// (by nlohmann, invalid UTF-8 replaced) once each and reused, which keeps the output cheap.
+class ResultWriter {
+ public:
+  explicit ResultWriter(const Tokenizer& tokenizer) : tokenizer_(tokenizer), quoted_tokens_(tokenizer.vocab_size()) {}
+
+  void append_token(std::string& out, std::string_view text, int32_t id) {
+    const bool from_vocabulary =
+        id >= 0 && static_cast<size_t>(id) < quoted_tokens_.size() && text == tokenizer_.token_of(id);
+    if (!from_vocabulary) {
+      out += quoted(text);
+      return;
+    }
+    std::string& cached = quoted_tokens_[static_cast<size_t>(id)];
+    if (cached.empty()) cached = quoted(text);
+    out += cached;
+  }
+
+  void tokens(std::string& out, const std::vector<Token>& tokens) {
+    const size_t n = tokens.size();
+    out += '{';
+    append_array(out, "tokens", n, [&](size_t i) { append_token(out, tokens[i].text, tokens[i].id); });
+    out += ',';
+    append_array(out, "ids", n, [&](size_t i) { append_number(out, tokens[i].id); });
+    out += ',';
+    append_array(out, "offsets", n, [&](size_t i) { append_offsets(out, tokens[i].begin, tokens[i].end); });
+    out += "}\n";
+  }
+
+  void encoding(std::string& out, const Encoding& encoding) {
+    const size_t n = encoding.ids.size();
+    out += '{';
+    append_array(out, "tokens", n, [&](size_t i) { append_token(out, encoding.tokens[i], encoding.ids[i]); });
+    out += ',';
+    append_array(out, "ids", n, [&](size_t i) { append_number(out, encoding.ids[i]); });
+    out += ',';
+    append_array(out, "type_ids", n, [&](size_t i) { append_number(out, encoding.type_ids[i]); });
+    out += ',';
+    append_array(out, "offsets", n,
+                 [&](size_t i) { append_offsets(out, encoding.offsets[i].first, encoding.offsets[i].second); });
+    out += encoding.truncated ? ",\"truncated\":true}\n" : ",\"truncated\":false}\n";
+  }
+
+ private:
+  static void append_offsets(std::string& out, size_t begin, size_t end) {
+    out += '[';
+    append_number(out, begin);
+    out += ',';
+    append_number(out, end);
+    out += ']';
+  }
+
+  const Tokenizer& tokenizer_;
+  std::vector<std::string> quoted_tokens_;
+};
 
 class LineTokenizer {
  public:
   LineTokenizer(const TokenizeOptions& options, std::unique_ptr<Tokenizer> tokenizer)
-      : options_(options), tokenizer_(std::move(tokenizer)) {
+      : options_(options), tokenizer_(std::move(tokenizer)), writer_(*tokenizer_) {
     pair_ = !options.pair_field.empty();
     rule_ = options.truncation == "longest-first" ? Truncation::LongestFirst : Truncation::NspReference;
-    encodes_ = options.special_tokens || !options.pair_field.empty() || options.has_max_length;
+    encodes_ = options.special_tokens || pair_ || options.has_max_length;
     max_length_ = options.has_max_length ? options.max_length : std::numeric_limits<size_t>::max();
     // Fails now, with the library's message, if the limit cannot hold the special tokens.
-    if (encodes_) encode(*tokenizer_, "", pair_ ? std::optional<std::string_view>("") : std::nullopt, max_length_, rule_);
+    if (encodes_) {
+      encode(*tokenizer_, "", pair_ ? std::optional<std::string_view>("") : std::nullopt, max_length_, rule_);
+    }
   }
 
-  ordered_json process(const std::string& line) const {
+  // Appends the result line for one input line to `out`; throws LineError for bad input.
+  void process(const std::string& line, std::string& out) {
     json request;
     try {
       request = json::parse(line);
@@ -84,37 +160,17 @@ class LineTokenizer {
       throw LineError{"not valid JSON: " + without_exception_id(e.what())};
     }
     if (!request.is_object()) throw LineError{"expected a JSON object such as {\"" + options_.field + "\": \"...\"}"};
-    const std::string text = string_field(request, options_.field);
-    if (!encodes_) return plain(text);
-    std::optional<std::string> pair;
+    const std::string& text = string_field(request, options_.field);
+    if (!encodes_) return writer_.tokens(out, tokenizer_->tokenize(text));
+    std::optional<std::string_view> pair;
     if (pair_) pair = string_field(request, options_.pair_field);
-    return encoded(text, pair);
+    writer_.encoding(out, encode(*tokenizer_, text, pair, max_length_, rule_));
   }
 
  private:
-  ordered_json plain(const std::string& text) const {
-    ordered_json tokens = ordered_json::array(), ids = ordered_json::array(), offsets = ordered_json::array();
-    for (const Token& token : tokenizer_->tokenize(text)) {
-      tokens.push_back(token.text);
-      ids.push_back(token.id);
-      offsets.push_back({token.begin, token.end});
-    }
-    return {{"tokens", std::move(tokens)}, {"ids", std::move(ids)}, {"offsets", std::move(offsets)}};
-  }
-
-  ordered_json encoded(const std::string& text, const std::optional<std::string>& pair) const {
-    std::optional<std::string_view> b;
-    if (pair) b = *pair;
-    const Encoding encoding = encode(*tokenizer_, text, b, max_length_, rule_);
-    return {{"tokens", encoding.tokens},
-            {"ids", encoding.ids},
-            {"type_ids", encoding.type_ids},
-            {"offsets", offsets_json(encoding.offsets)},
-            {"truncated", encoding.truncated}};
-  }
-
   const TokenizeOptions& options_;
   std::unique_ptr<Tokenizer> tokenizer_;
+  ResultWriter writer_;
   Truncation rule_ = Truncation::NspReference;
   bool pair_ = false;
   bool encodes_ = false;
@@ -131,15 +187,17 @@ class Output {
     if (file_ && file_ != stdout) std::fclose(file_);
   }
 
-  void write_line(const ordered_json& value) {
-    buffer_ += value.dump(-1, ' ', false, json::error_handler_t::replace);
-    buffer_ += '\n';
+  // Lines are appended here and written out in large blocks.
+  std::string& buffer() { return buffer_; }
+  void line_done() {
     if (buffer_.size() >= kFlushBytes) flush();
   }
 
   void finish() {
     flush();
-    if (std::fflush(file_) != 0 || std::ferror(file_)) fail_input("cannot write " + path_ + ": " + std::strerror(errno));
+    if (std::fflush(file_) != 0 || std::ferror(file_)) {
+      fail_input("cannot write " + path_ + ": " + std::strerror(errno));
+    }
   }
 
  private:
@@ -161,7 +219,7 @@ int run(const TokenizeOptions& options) {
   if (options.model_dir.empty() && options.vocab_file.empty()) fail_usage("tokenize needs --model DIR or --vocab FILE");
   auto tokenizer = options.model_dir.empty() ? Tokenizer::from_vocab(options.vocab_file, options.lowercase)
                                              : Tokenizer::from_model_dir(options.model_dir);
-  const LineTokenizer line_tokenizer(options, std::move(tokenizer));
+  LineTokenizer line_tokenizer(options, std::move(tokenizer));
 
   std::ios::sync_with_stdio(false);
   std::ifstream file;
@@ -176,12 +234,17 @@ int run(const TokenizeOptions& options) {
   std::string line;
   for (size_t line_number = 1; std::getline(in, line); ++line_number) {
     if (is_blank(line)) continue;
+    const size_t line_start = out.buffer().size();
     try {
-      out.write_line(line_tokenizer.process(line));
+      line_tokenizer.process(line, out.buffer());
     } catch (const LineError& e) {
       any_failed = true;
-      out.write_line(ordered_json{{"line", line_number}, {"error", e.message}});
+      out.buffer().resize(line_start);
+      out.buffer() += ordered_json{{"line", line_number}, {"error", e.message}}.dump(-1, ' ', false,
+                                                                                   json::error_handler_t::replace);
+      out.buffer() += '\n';
     }
+    out.line_done();
   }
   if (in.bad()) fail_input("error while reading " + (options.input.empty() ? "standard input" : options.input));
   out.finish();
@@ -191,7 +254,8 @@ int run(const TokenizeOptions& options) {
 Runner setup(CLI::App& sub) {
   auto options = std::make_shared<TokenizeOptions>();
   auto* model = sub.add_option("--model", options->model_dir,
-                               "Model folder: vocab.txt (+ tokenizer_config.json, tokenizer.json) or a SentencePiece model");
+                               "Model folder with vocab.txt (+ tokenizer_config.json, tokenizer.json) "
+                               "or a SentencePiece model");
   auto* vocab = sub.add_option("--vocab", options->vocab_file, "WordPiece vocab.txt, used without a model folder");
   model->excludes(vocab);
   sub.add_flag("--lower,!--no-lower", options->lowercase,

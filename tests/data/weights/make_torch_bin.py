@@ -46,6 +46,13 @@ def main():
     torch.save(state_dict(), tiny)
 
     small = collections.OrderedDict([("a.weight", torch.arange(4, dtype=torch.float32))])
+    # Protocol 4 (SHORT_BINUNICODE, MEMOIZE, STACK_GLOBAL, FRAME) with a transposed view.
+    protocol4 = collections.OrderedDict([("a.weight", torch.arange(4, dtype=torch.float32)),
+                                         ("b.weight", (torch.arange(6, dtype=torch.float32) - 3.0).reshape(2, 3).t())])
+    torch.save(protocol4, os.path.join(HERE, "protocol4.bin"), pickle_protocol=4)
+    # Enough tensors that the memo passes 256 entries (LONG_BINPUT / LONG_BINGET).
+    many = collections.OrderedDict((f"layer.{i}.weight", torch.full((1,), i * 0.5)) for i in range(40))
+    torch.save(many, os.path.join(HERE, "many_tensors.bin"))
     torch.save(small, os.path.join(HERE, "legacy_format.bin"), _use_new_zipfile_serialization=False)
     torch.save({"model": small, "step": 3}, os.path.join(HERE, "training_checkpoint.bin"))
     torch.save(torch.nn.Linear(2, 2), os.path.join(HERE, "whole_module.bin"))

@@ -1,0 +1,167 @@
+// nspbert classify: NSP-BERT zero-shot classification of texts against a prompt template and a
+// label list (CONFORMANCE.md). Texts come from arguments, standard input or --input JSONL.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "engine/error.h"
+#include "models/zero_shot/text_table.h"
+#include "tools/cli/command.h"
+#include "tools/cli/zero_shot_options.h"
+
+namespace nspbert::cli {
+namespace {
+
+using namespace zero_shot;
+
+struct ClassifyArgs {
+  ScoringOptions scoring;
+  std::string labels;
+  std::string labels_file;
+  std::string format = "jsonl";
+  std::string input;
+  std::string output;
+  std::string text_field = "text";
+  bool resume = false;
+  std::vector<std::string> texts;
+};
+
+std::string trimmed(const std::string& s) {
+  const size_t begin = s.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return "";
+  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
+}
+
+std::vector<Label> read_labels(const ClassifyArgs& args) {
+  std::vector<std::string> words;
+  if (!args.labels_file.empty()) {
+    std::ifstream in(args.labels_file, std::ios::binary);
+    if (!in) fail_input(args.labels_file + ": cannot open the labels file");
+    for (std::string line; std::getline(in, line);)
+      if (!trimmed(line).empty()) words.push_back(trimmed(line));
+    if (words.empty()) fail_usage(args.labels_file + ": the labels file has no labels (one per line)");
+  } else {
+    std::stringstream list(args.labels);
+    for (std::string word; std::getline(list, word, ',');) words.push_back(trimmed(word));
+    if (!args.labels.empty() && args.labels.back() == ',') words.push_back("");
+  }
+  std::vector<Label> labels;
+  for (std::string& w : words) labels.push_back(make_label(std::move(w), nullptr));
+  return labels;
+}
+
+TaskSpec classify_task(const ClassifyArgs& args) {
+  TaskSpec spec;
+  spec.name = "classify";
+  spec.strategy = Strategy::CandidatesContrast;
+  spec.labels = read_labels(args);
+  spec.text = FieldTemplate::parse("{" + args.text_field + "}", "--text-field");
+  spec.id_field = "id";
+  args.scoring.apply_to(spec);
+  return spec;
+}
+
+// A streamed table: fixed columns so rows can be printed as they are scored.
+class TableRows {
+ public:
+  explicit TableRows(const TaskSpec& spec) {
+    for (const Label& l : spec.labels) label_width_ = std::max(label_width_, display_width(l.word));
+    value_name_ = spec.calibrate ? "score" : spec.scorer == ScorerKind::Nsp ? "P(IsNext)" : "log-prob";
+    nsp_ = spec.scorer == ScorerKind::Nsp && !spec.calibrate;
+    words_.reserve(spec.labels.size());
+    for (const Label& l : spec.labels) words_.push_back(l.word);
+  }
+  std::string header() const {
+    return pad_to_width("line", 6) + pad_to_width("label", label_width_ + 2) + pad_to_width(value_name_, 11) +
+           pad_to_width("runner-up", std::max<size_t>(label_width_, 9) + 2) + pad_to_width(value_name_, 11) + "text";
+  }
+  std::string row(const LineResult& r) const {
+    std::string out = pad_to_width(std::to_string(r.line), 6);
+    if (!r.error.empty()) return out + "error: " + r.error;
+    const std::vector<size_t> best = ranked_labels(r.scores, 2);
+    out += pad_to_width(words_[best[0]], label_width_ + 2) + pad_to_width(value(r.scores[best[0]]), 11);
+    const std::string second = best.size() > 1 ? words_[best[1]] : "-";
+    out += pad_to_width(second, std::max<size_t>(label_width_, 9) + 2);
+    out += pad_to_width(best.size() > 1 ? value(r.scores[best[1]]) : "-", 11);
+    return out + clip_to_width(r.text, 60);
+  }
+
+ private:
+  std::string value(const LabelScore& s) const {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4f", nsp_ ? std::exp(s.log_prob) : s.score);
+    return buf;
+  }
+  size_t label_width_ = 5;
+  std::string value_name_;
+  bool nsp_ = true;
+  std::vector<std::string> words_;
+};
+
+int run(const ClassifyArgs& args) {
+  if (!args.texts.empty() && !args.input.empty()) fail_usage("give texts as arguments or --input FILE, not both");
+  if (args.resume && args.format != "jsonl") fail_usage("--resume needs --format jsonl (a JSON array or a table cannot be continued)");
+  const TaskSpec spec = classify_task(args);
+  const Model model = args.scoring.model.load();
+  const TaskRunner runner(spec, model, args.scoring.runner_options(model, /*echo_text=*/true));
+
+  std::istringstream argument_lines;
+  std::unique_ptr<JsonlReader> reader;
+  if (!args.texts.empty()) {
+    std::string jsonl;
+    for (const std::string& text : args.texts) jsonl += dump_json({{args.text_field, text}}) + "\n";
+    argument_lines.str(jsonl);
+    reader = std::make_unique<JsonlReader>(argument_lines, "the arguments");
+  } else {
+    reader = std::make_unique<JsonlReader>(args.input);
+  }
+  const size_t chunk = args.scoring.chunk_size;
+  if (args.format == "json") {
+    auto first = std::make_shared<bool>(true);
+    return write_results(runner, *reader, args.output, false, chunk,
+                         [&, first](const LineResult& r) {
+                           const std::string line = (*first ? "" : ",") + dump_json(runner.to_json(r));
+                           *first = false;
+                           return line;
+                         },
+                         "[", "]");
+  }
+  if (args.format == "table") {
+    const TableRows table(spec);
+    return write_results(runner, *reader, args.output, false, chunk, [&](const LineResult& r) { return table.row(r); },
+                         table.header());
+  }
+  return write_results(runner, *reader, args.output, args.resume, chunk,
+                       [&](const LineResult& r) { return dump_json(runner.to_json(r)); });
+}
+
+const bool registered = register_command(
+    {"classify", "NSP-BERT zero-shot classification: score a prompt per label against each text",
+     [](CLI::App& app) -> Runner {
+       auto args = std::make_shared<ClassifyArgs>();
+       args->scoring.add_to(app, /*with_prompt_flags=*/false);
+       app.add_option("--template", args->scoring.templates, "Prompt template with {label}, e.g. 这是一则{label}新闻 (repeat to combine several)")
+           ->required()
+           ->allow_extra_args(false);
+       auto* labels = app.add_option("--labels", args->labels, "Labels as a comma list: 体育,财经,...");
+       auto* file = app.add_option("--labels-file", args->labels_file, "Labels, one per line");
+       labels->excludes(file);
+       app.add_option("--position", args->scoring.position, "prefix: the prompt is segment A; suffix: segment B")
+           ->check(CLI::IsMember({"prefix", "suffix"}))
+           ->default_str("prefix");
+       app.add_option("--format", args->format, "table, json (one array) or jsonl (one object per line)")
+           ->check(CLI::IsMember({"table", "json", "jsonl"}))
+           ->capture_default_str();
+       app.add_option("--input", args->input, "JSONL input, one {\"text\": ...} per line (default: the TEXT arguments, else standard input)");
+       app.add_option("--text-field", args->text_field, "Field of each JSONL line that holds the text")->capture_default_str();
+       app.add_option("--output", args->output, "Write here (via FILE.partial, renamed when complete) instead of standard output");
+       app.add_flag("--resume", args->resume, "Continue an interrupted --output: keep its complete lines, skip as many input lines");
+       app.add_option("TEXT", args->texts, "Texts to classify");
+       return [args] { return run(*args); };
+     }});
+
+}  // namespace
+}  // namespace nspbert::cli

@@ -1,0 +1,114 @@
+// nspbert pair-score: cross-encoder scoring of text pairs, [CLS] a [SEP] b [SEP] through a
+// sequence-classification head (METHODS.md §7), as CoSENT-trained interactive models are used.
+#include <cmath>
+#include <memory>
+
+#include "engine/error.h"
+#include "engine/ops/softmax.h"
+#include "tools/cli/command.h"
+#include "tools/cli/model_options.h"
+#include "tools/cli/text_input.h"
+
+namespace nspbert::cli {
+namespace {
+
+struct PairScoreArgs {
+  ModelOptions model;
+  TextSource source;
+  LengthOptions length;
+  std::string a_field = "sentence1";
+  std::string b_field = "sentence2";
+  std::string truncation = "longest-first";
+  std::string format = "jsonl";
+};
+
+// Lines per encoder round: big enough for good batches, small enough to stream.
+constexpr size_t kChunk = 2048;
+
+nlohmann::json scores(const std::vector<float>& logits) {
+  nlohmann::json r = {{"logits", logits}};
+  if (logits.size() == 1) {
+    // A regression / CoSENT head: the raw logit is the score; sigmoid maps it to (0, 1).
+    r["score"] = logits[0];
+    r["probability"] = 1.0 / (1.0 + std::exp(-static_cast<double>(logits[0])));
+  } else {
+    // Two classes, index 1 = similar: P(similar) = softmax(l)[1] = sigmoid(l1 - l0).
+    const double p = prob_is_next(logits[1], logits[0]);
+    r["score"] = p;
+    r["probability"] = p;
+  }
+  return r;
+}
+
+int run(const PairScoreArgs& args) {
+  RecordStream stream(args.source);
+  Model model = args.model.load();
+  const int64_t outputs = model.encoder->classifier_outputs();
+  if (outputs == 0)
+    fail_model("this checkpoint has no sequence-classification head (classifier.weight/bias on the pooled "
+               "output); pair-score needs a cross-encoder checkpoint");
+  if (outputs > 2)
+    fail_model("the classifier has " + std::to_string(outputs) +
+               " outputs; pair-score reads 1 (a similarity logit) or 2 (softmax, class 1 = similar)");
+  const AttentionOptions attention = args.model.attention(model.spec);
+  SequenceBuilder builder(args.length, model, attention, /*pairs=*/true);
+  const Truncation rule = args.truncation == "nsp" ? Truncation::NspReference : Truncation::LongestFirst;
+  BatchPlan plan;
+  plan.attention = attention;
+  plan.classifier = true;
+  ResultWriter writer(args.format);
+  bool any_failed = false;
+
+  std::vector<InputRecord> records;
+  while (stream.next_chunk(kChunk, records)) {
+    std::vector<nlohmann::json> results(records.size());
+    std::vector<Sequence> sequences;
+    std::vector<size_t> slot;
+    for (size_t i = 0; i < records.size(); ++i) {
+      std::string error = records[i].error;
+      std::optional<std::string> a, b;
+      if (error.empty()) a = string_field(records[i].object, args.a_field, error);
+      if (a) b = string_field(records[i].object, args.b_field, error);
+      std::optional<Sequence> s;
+      if (b) s = builder.pair(*a, *b, rule, error);
+      if (!s) {
+        results[i] = {{"line", records[i].line}, {"error", error}};
+        any_failed = true;
+        continue;
+      }
+      results[i] = {{"a", *a}, {"b", *b}};
+      sequences.push_back(std::move(*s));
+      slot.push_back(i);
+    }
+    const std::vector<SequenceOutputs> out = run_sequences(*model.encoder, sequences, plan);
+    for (size_t n = 0; n < slot.size(); ++n) results[slot[n]].update(scores(out[n].classifier_logits));
+    for (const auto& r : results) writer.add(r);
+    writer.flush();
+  }
+  builder.print_notes();
+  writer.finish();
+  return any_failed ? 1 : 0;
+}
+
+const bool registered = register_command(
+    {"pair-score", "Score JSONL text pairs with a cross-encoder (sequence-classification) checkpoint",
+     [](CLI::App& app) -> Runner {
+       auto args = std::make_shared<PairScoreArgs>();
+       args->model.add_to(app);
+       args->source.add_to(app, /*positional_texts=*/false);
+       args->length.add_to(app);
+       app.add_option("--a-field", args->a_field, "JSONL field of the first text")->capture_default_str();
+       app.add_option("--b-field", args->b_field, "JSONL field of the second text")->capture_default_str();
+       app.add_option("--truncation", args->truncation,
+                      "Which text loses tokens past --max-length: longest-first (Hugging Face's rule, ties from b) "
+                      "or nsp (ties from a)")
+           ->check(CLI::IsMember({"longest-first", "nsp"}))
+           ->capture_default_str();
+       app.add_option("--format", args->format, "json (one array) or jsonl (one object per line)")
+           ->check(CLI::IsMember({"json", "jsonl"}))
+           ->capture_default_str();
+       return [args] { return run(*args); };
+     }});
+
+}  // namespace
+}  // namespace nspbert::cli

@@ -1,0 +1,52 @@
+// nspbert score: stream a JSONL file through a task spec (tools/tasks/*.json), one prediction with
+// per-label scores per non-blank input line, in input order.
+#include <memory>
+
+#include "engine/error.h"
+#include "tools/cli/command.h"
+#include "tools/cli/zero_shot_options.h"
+
+namespace nspbert::cli {
+namespace {
+
+using namespace zero_shot;
+
+struct ScoreArgs {
+  ScoringOptions scoring;
+  ThresholdOptions thresholds;
+  std::string task;
+  std::string input;
+  std::string output;
+  bool resume = false;
+};
+
+int run(const ScoreArgs& args) {
+  TaskSpec spec = load_task_spec(args.task);
+  args.scoring.apply_to(spec);
+  if (args.resume && spec.strategy == Strategy::SamplesContrast && args.thresholds.thresholds.empty() &&
+      args.thresholds.fit_on.empty())
+    fail_usage("--resume on a samples-contrast task needs --thresholds or --fit-on (equal-size bins depend on every line's score)");
+  args.thresholds.check();
+  JsonlReader reader(args.input);
+  const Model model = args.scoring.model.load();
+  TaskRunner runner(std::move(spec), model, args.scoring.runner_options(model, /*echo_text=*/false));
+  args.thresholds.apply(runner, args.scoring.chunk_size);
+  return write_results(runner, reader, args.output, args.resume, args.scoring.chunk_size,
+                       [&](const LineResult& r) { return dump_json(runner.to_json(r)); });
+}
+
+const bool registered = register_command(
+    {"score", "Stream a JSONL file through a zero-shot task spec: a prediction with per-label scores per line",
+     [](CLI::App& app) -> Runner {
+       auto args = std::make_shared<ScoreArgs>();
+       app.add_option("--task", args->task, "Task spec JSON (tools/tasks/*.json)")->required();
+       app.add_option("--input", args->input, "JSONL input (default: standard input)");
+       app.add_option("--output", args->output, "Write here (via FILE.partial, renamed when complete) instead of standard output");
+       app.add_flag("--resume", args->resume, "Continue an interrupted --output: keep its complete lines, skip as many input lines");
+       args->scoring.add_to(app, /*with_prompt_flags=*/true);
+       args->thresholds.add_to(app);
+       return [args] { return run(*args); };
+     }});
+
+}  // namespace
+}  // namespace nspbert::cli

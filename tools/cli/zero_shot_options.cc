@@ -1,0 +1,115 @@
+#include "tools/cli/zero_shot_options.h"
+
+#include <cstdio>
+
+#include "engine/error.h"
+
+namespace nspbert::cli {
+
+using namespace zero_shot;
+
+void ScoringOptions::add_to(CLI::App& app, bool with_prompt_flags) {
+  model.add_to(app);
+  if (with_prompt_flags) {
+    app.add_option("--template", templates, "Prompt template with {label} (repeat for several; overrides the task's)")
+        ->allow_extra_args(false);
+    app.add_option("--position", position, "Prompt as segment A (prefix) or B (suffix); overrides the task's")
+        ->check(CLI::IsMember({"prefix", "suffix"}));
+  }
+  app.add_option("--max-length", max_length, "Tokens per sequence including [CLS]/[SEP] (default: the task's, 128)")
+      ->check(CLI::Range(size_t{3}, size_t{1} << 20));
+  app.add_option("--combine", combine, "Several templates: mean log-probability, or logsumexp (a smooth max)")
+      ->check(CLI::IsMember({"mean", "logsumexp"}));
+  app.add_flag("--calibrate", calibrate, "Contextual calibration: divide each label's score by its score against an empty text");
+  app.add_option("--scorer", scorer, "nsp (the NSP head) or mlm (PET-style [MASK] slots, for checkpoints without NSP)")
+      ->check(CLI::IsMember({"nsp", "mlm"}));
+  app.add_option("--top-k", top_k, "List only the K best labels, best first")->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_flag("--normalize", normalize, "Add each label's probability: softmax of the scores over the labels");
+  app.add_option("--chunk-size", chunk_size, "Input lines scored per encoder batch (memory stays bounded by it)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+}
+
+void ScoringOptions::apply_to(TaskSpec& spec) const {
+  if (!templates.empty()) {
+    if (spec.strategy == Strategy::SamplesContrast)
+      fail_usage("--template applies to candidates-contrast tasks; '" + spec.name + "' is samples-contrast");
+    spec.templates = templates;
+  }
+  if (!position.empty()) spec.position = parse_position(position);
+  if (max_length) spec.max_length = max_length;
+  if (!combine.empty()) spec.combine = parse_combine(combine);
+  if (calibrate) spec.calibrate = true;
+  if (!scorer.empty()) spec.scorer = parse_scorer(scorer);
+  if ((top_k || normalize) && spec.strategy == Strategy::SamplesContrast)
+    fail_usage("--top-k and --normalize rank labels of candidates-contrast tasks; '" + spec.name + "' is samples-contrast");
+  check_task(spec);
+}
+
+RunnerOptions ScoringOptions::runner_options(const Model& loaded, bool echo_text) const {
+  RunnerOptions o;
+  o.plan.attention = model.attention(loaded.spec);
+  o.top_k = top_k;
+  o.normalize = normalize;
+  o.echo_text = echo_text;
+  return o;
+}
+
+void ThresholdOptions::add_to(CLI::App& app) {
+  auto* t = app.add_option("--thresholds", thresholds, "Samples-contrast cut points saved by --save-thresholds");
+  auto* f = app.add_option("--fit-on", fit_on, "Fit samples-contrast cut points on this labelled JSONL first");
+  app.add_option("--save-thresholds", save_thresholds, "Write the cut points fitted by --fit-on to this JSON file")->needs(f);
+  t->excludes(f);
+}
+
+void ThresholdOptions::check() const {
+  if (!thresholds.empty()) Thresholds::load(thresholds);  // a missing or broken file fails before the model loads
+}
+
+void ThresholdOptions::apply(TaskRunner& runner, size_t chunk_size) const {
+  if ((!thresholds.empty() || !fit_on.empty()) && !runner.is_samples_contrast())
+    fail_usage("--thresholds/--fit-on apply to samples-contrast tasks; '" + runner.spec().name + "' is candidates-contrast");
+  if (!thresholds.empty()) runner.set_thresholds(Thresholds::load(thresholds));
+  if (fit_on.empty()) return;
+  Progress progress(0, Progress::stderr_is_terminal());
+  Thresholds fitted = fit_thresholds_on(runner, fit_on, chunk_size, &progress);
+  std::string cuts;
+  for (double c : fitted.cuts) cuts += (cuts.empty() ? "" : ", ") + std::to_string(c);
+  std::fprintf(stderr, "nspbert: thresholds fitted on %s (%lld lines, accuracy there %.2f%%): logit-gap cuts [%s]\n",
+               fit_on.c_str(), static_cast<long long>(fitted.items), 100.0 * fitted.accuracy, cuts.c_str());
+  if (!save_thresholds.empty()) fitted.save(save_thresholds);
+  runner.set_thresholds(std::move(fitted));
+}
+
+std::string dump_json(const nlohmann::ordered_json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+int write_results(const TaskRunner& runner, JsonlReader& reader, const std::string& output, bool resume,
+                  size_t chunk_size, const std::function<std::string(const LineResult&)>& render,
+                  const std::string& header, const std::string& footer) {
+  if (resume && runner.needs_all_scores())
+    fail_usage("--resume on a samples-contrast task needs --thresholds (equal-size bins depend on every line's score)");
+  OutputFile out(output, resume);
+  if (const size_t done = out.resumed_lines(); done > 0) {
+    const size_t skipped = reader.skip(done);
+    if (skipped < done)
+      fail_input((output.empty() ? std::string("the output") : output) + " already holds " + std::to_string(done) +
+                 " lines but " + reader.name() + " has only " + std::to_string(skipped) +
+                 " non-blank lines: it belongs to another input");
+  }
+  if (!header.empty()) out.write_line(header);
+  Progress progress(reader.total_bytes(), Progress::stderr_is_terminal());
+  const StreamSummary summary = score_stream(
+      runner, reader, chunk_size, &progress, [&](const LineResult& r) { out.write_line(render(r)); },
+      [&] { out.flush(); });
+  if (!footer.empty()) out.write_line(footer);
+  out.commit();
+  const int64_t failed = summary.failed + static_cast<int64_t>(out.resumed_errors());
+  if (failed == 0) return 0;
+  std::fprintf(stderr, "nspbert: %lld of %lld lines could not be scored (see their \"error\" output lines)\n",
+               static_cast<long long>(failed), static_cast<long long>(summary.lines + static_cast<int64_t>(out.resumed_lines())));
+  return 1;
+}
+
+}  // namespace nspbert::cli
