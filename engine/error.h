@@ -7,13 +7,23 @@ namespace nspbert {
 
 // Exit codes (documented in the README): 0 all lines scored, 1 some lines failed,
 // 2 usage error, 3 model or input file unusable.
-enum class ErrorKind { Usage = 2, Model = 3, Input = 3, Internal = 4 };
+enum class ErrorKind { Usage, Model, Input, Internal };
+
+constexpr int exit_code_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::Usage: return 2;
+    case ErrorKind::Model: return 3;
+    case ErrorKind::Input: return 3;
+    case ErrorKind::Internal: return 4;
+  }
+  return 4;
+}
 
 class Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
   ErrorKind kind() const { return kind_; }
-  int exit_code() const { return static_cast<int>(kind_); }
+  int exit_code() const { return exit_code_for(kind_); }
 
  private:
   ErrorKind kind_;
