@@ -497,17 +497,25 @@ TEST(SvgChart, EscapesHostileLabelsIntoWellFormedXml) {
   EXPECT_NE(lines[1]->attr("stroke-dasharray"), "");
   EXPECT_NE(svg->all("text", "chart-title")[0]->all_text().find("</svg> &"), std::string::npos);
 
-  // Positive values over more than a factor 20: a log axis when the panel allows one; zero is left out.
+  // Positive values over more than a factor 20 get a log axis when the panel allows one; a zero among
+  // them (which a log axis cannot show) keeps the axis linear.
   nspbert::Chart wide;
   wide.legend = {{"w", false}};
   nspbert::ChartPanel log_panel{"w", "wide", "x", "y", {}, false, true, true};
-  log_panel.series.push_back({{1, 2, 3, 4}, {0.05, 12.0, 0.0, 0.3}});
+  log_panel.series.push_back({{1, 2, 3}, {0.05, 12.0, 0.3}});
   wide.panels = {log_panel};
-  const auto log_svg = parse_svg(nspbert::render_svg(wide));
-  EXPECT_NE(log_svg->all("text", "panel-title")[0]->all_text().find("log scale"), std::string::npos);
-  EXPECT_EQ(point_count(*log_svg->all("polyline", "series")[0]), 3u);
+  const auto title_of = [](const nspbert::Chart& c) {
+    return parse_svg(nspbert::render_svg(c))->all("text", "panel-title")[0]->all_text();
+  };
+  EXPECT_NE(title_of(wide).find("log scale"), std::string::npos);
+  EXPECT_EQ(point_count(*parse_svg(nspbert::render_svg(wide))->all("polyline", "series")[0]), 3u);
   wide.panels[0].y_log_when_wide = false;
-  EXPECT_EQ(parse_svg(nspbert::render_svg(wide))->all("text", "panel-title")[0]->all_text().find("log"), std::string::npos);
+  EXPECT_EQ(title_of(wide).find("log"), std::string::npos);
+  wide.panels[0].y_log_when_wide = true;
+  wide.panels[0].series[0] = {{1, 2, 3, 4}, {0.05, 12.0, 0.0, 0.3}};
+  EXPECT_EQ(title_of(wide).find("log"), std::string::npos);
+  wide.panels[0].series[0] = {{1, 2}, {0.5, 0.6}};  // narrow range: linear
+  EXPECT_EQ(title_of(wide).find("log"), std::string::npos);
 
   nspbert::Chart empty;  // no data at all still draws valid axes
   empty.panels = {nspbert::ChartPanel{"e", "", "", "", {{}}, false, true}};

@@ -196,7 +196,7 @@ void panel_svg(std::string& out, const ChartPanel& panel, const Chart& chart, do
     const std::string label = s < chart.legend.size() ? chart.legend[s].label : "series " + std::to_string(s + 1);
     std::string points, markers;
     for (size_t i = 0; i < series.x.size() && i < series.y.size(); ++i) {
-      if (!std::isfinite(series.x[i]) || !std::isfinite(series.y[i]) || (log_y && series.y[i] <= 0)) continue;
+      if (!std::isfinite(series.x[i]) || !std::isfinite(series.y[i])) continue;
       const std::string cx = num(px(series.x[i])), cy = num(py(series.y[i]));
       if (!points.empty()) points += ' ';
       points += cx + "," + cy;

@@ -225,6 +225,9 @@ int run(const CompareNormsArgs& args) {
       chunk.clear();
       collector.add(sequences);
     }
+    if (m > 0 && collector.sequences() != texts)
+      fail_input(args.input + " read differently for the second model; with several models --input must be a "
+                 "regular file, not a pipe");
     if (collector.sequences() == 0)
       fail_input(args.input + " has no usable text" +
                  (skipped ? " (" + std::to_string(skipped) + " invalid lines skipped)" : std::string()));
