@@ -2,6 +2,7 @@
 // of conformance.py --only norms), the SVG checked with a small XML reader written here, ablations
 // labelled everywhere, bounded-memory chunking equal to one pass, every error path; and the
 // effective-depth summary and the XML escaping against hand-computed values.
+#include "tests/cli_test_support.h"
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -33,23 +34,10 @@ const std::vector<std::string> kModels = {"bert-zh-tiny", "bert-en-tiny", "megat
 
 std::string model_dir(const std::string& name) { return (kData / "fixtures/models" / name).string(); }
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-void write_file(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+using nspbert::test_support::CliResult;
+using nspbert::test_support::quote;
+using nspbert::test_support::slurp;
+using nspbert::test_support::write_file;
 
 std::string texts_jsonl(const json& texts) {
   std::string out;

@@ -3,6 +3,7 @@
 // against a Floyd-Warshall written here, cross-encoder scores against the pooled outputs of
 // `nspbert forward` times a classifier head this test writes into a copied checkpoint, the length
 // options, and the error paths.
+#include "tests/cli_test_support.h"
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -33,23 +34,10 @@ const std::string kBertEn = (kModels / "bert-en-tiny").string();
 const std::string kRoformerV2 = (kModels / "roformer-v2-zh-tiny").string();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-void write_all(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+using nspbert::test_support::CliResult;
+using nspbert::test_support::quote;
+using nspbert::test_support::slurp;
+using nspbert::test_support::write_file;
 
 std::vector<json> parse_lines(const std::string& text) {
   std::vector<json> rows;
@@ -115,7 +103,7 @@ void add_classifier(const fs::path& from, const fs::path& to, const std::vector<
                     const std::vector<float>& bias) {
   fs::create_directories(to);
   for (const char* f : {"config.json", "vocab.txt", "tokenizer_config.json"}) fs::copy_file(from / f, to / f);
-  const std::string bytes = read_all(from / "model.safetensors");
+  const std::string bytes = slurp(from / "model.safetensors");
   uint64_t header_len = 0;
   std::memcpy(&header_len, bytes.data(), 8);
   json header = json::parse(bytes.substr(8, header_len));
@@ -133,7 +121,7 @@ void add_classifier(const fs::path& from, const fs::path& to, const std::vector<
   while (header_text.size() % 8) header_text += ' ';
   const uint64_t new_len = header_text.size();
   std::string out(reinterpret_cast<const char*>(&new_len), 8);
-  write_all(to / "model.safetensors", out + header_text + data);
+  write_file(to / "model.safetensors", out + header_text + data);
 }
 
 class SimilarityCli : public ::testing::Test {
@@ -146,23 +134,23 @@ class SimilarityCli : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  CliRun run(const std::string& args, const std::string& stdin_text = "") const {
+  CliResult run(const std::string& args, const std::string& stdin_text = "") const {
     const fs::path in = dir_ / "stdin", out = dir_ / "stdout", err = dir_ / "stderr";
-    write_all(in, stdin_text);
-    const std::string command = std::string(NSPBERT_CLI) + " " + args + " <" + shell_quote(in.string()) + " >" +
-                                shell_quote(out.string()) + " 2>" + shell_quote(err.string());
+    write_file(in, stdin_text);
+    const std::string command = std::string(NSPBERT_CLI) + " " + args + " <" + quote(in.string()) + " >" +
+                                quote(out.string()) + " 2>" + quote(err.string());
     const int status = std::system(command.c_str());
-    CliRun r;
+    CliResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_all(out);
-    r.err = read_all(err);
+    r.out = slurp(out);
+    r.err = slurp(err);
     return r;
   }
 
   // Mean-pooled vectors through `embed` (checked against the fixtures in Fixtures).
   std::vector<std::vector<double>> embed(const std::string& model, const std::vector<std::string>& texts,
                                          const std::string& extra = "") const {
-    const CliRun r = run("embed --model " + shell_quote(model) + " --format jsonl " + extra, texts_jsonl(texts));
+    const CliResult r = run("embed --model " + quote(model) + " --format jsonl " + extra, texts_jsonl(texts));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::vector<std::vector<double>> out;
     for (const json& row : parse_lines(r.out)) out.push_back(row.at("embedding").get<std::vector<double>>());
@@ -172,12 +160,12 @@ class SimilarityCli : public ::testing::Test {
   // [CLS] a [SEP] (b [SEP]) ids and segments through `nspbert tokenize`.
   json tokenize(const std::string& model, const std::string& a, const std::string* b = nullptr) const {
     json line = {{"text", a}};
-    std::string args = "tokenize --model " + shell_quote(model) + " --special-tokens";
+    std::string args = "tokenize --model " + quote(model) + " --special-tokens";
     if (b) {
       line["b"] = *b;
       args += " --pair-field b";
     }
-    const CliRun r = run(args, line.dump() + "\n");
+    const CliResult r = run(args, line.dump() + "\n");
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out);
   }
@@ -186,9 +174,9 @@ class SimilarityCli : public ::testing::Test {
   json forward(const std::string& model, const json& encoded, const std::string& extra = "") const {
     json request = {{"input_ids", {encoded["ids"]}}};
     if (encoded.contains("type_ids")) request["token_type_ids"] = {encoded["type_ids"]};
-    write_all(dir_ / "request.json", request.dump());
-    const CliRun r =
-        run("forward --no-stats --model " + shell_quote(model) + " --input " + shell_quote((dir_ / "request.json").string()) +
+    write_file(dir_ / "request.json", request.dump());
+    const CliResult r =
+        run("forward --no-stats --model " + quote(model) + " --input " + quote((dir_ / "request.json").string()) +
             " " + extra);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out);
@@ -207,15 +195,15 @@ class SimilarityCli : public ::testing::Test {
 TEST_F(SimilarityCli, Fixtures) {
   int files = 0;
   for (const auto& entry : fs::directory_iterator(kData / "fixtures/similarity")) {
-    const json spec = json::parse(read_all(entry.path()));
+    const json spec = json::parse(slurp(entry.path()));
     const std::string name = entry.path().filename().string();
     const std::string model = (kData / "fixtures" / spec["model"].get<std::string>()).string();
-    const std::string common = " --model " + shell_quote(model) + " --max-length " + std::to_string(spec["maxlen"].get<int>());
+    const std::string common = " --model " + quote(model) + " --max-length " + std::to_string(spec["maxlen"].get<int>());
     const std::vector<std::string> texts = spec["texts"];
     const std::string input = texts_jsonl(texts);
     ++files;
 
-    CliRun r = run("embed --pooling mean --format json" + common, input);
+    CliResult r = run("embed --pooling mean --format json" + common, input);
     ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
     json got = json::parse(r.out);
     ASSERT_EQ(got.size(), texts.size());
@@ -234,7 +222,7 @@ TEST_F(SimilarityCli, Fixtures) {
     EXPECT_LE(max_abs_diff(vectors, spec["expect_embedding_cls"]), 1e-3) << name << " cls";
 
     for (const std::string distance : {"cosine", "geodesic"}) {
-      r = run("rank --query " + shell_quote(spec["query"]) + " --distance " + distance + " --k " +
+      r = run("rank --query " + quote(spec["query"]) + " --distance " + distance + " --k " +
                   std::to_string(spec["k"].get<int>()) + " --format json" + common,
               input);
       ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
@@ -258,15 +246,15 @@ TEST_F(SimilarityCli, Fixtures) {
 }
 
 TEST_F(SimilarityCli, RankMatchesFloydWarshallForOtherK) {
-  const json spec = json::parse(read_all(kData / "fixtures/similarity/bert-en-tiny.json"));
+  const json spec = json::parse(slurp(kData / "fixtures/similarity/bert-en-tiny.json"));
   const std::vector<std::string> texts = spec["texts"];
   std::vector<std::string> with_query = {spec["query"].get<std::string>()};
   with_query.insert(with_query.end(), texts.begin(), texts.end());
   const auto vectors = embed(kBertEn, with_query);
   for (int k : {1, 2, 5, 40}) {
     const std::vector<double> want = plain_geodesic_from_first(vectors, k);
-    const CliRun r = run("rank --model " + shell_quote(kBertEn) + " --distance geodesic --k " + std::to_string(k) +
-                          " --query " + shell_quote(spec["query"]),
+    const CliResult r = run("rank --model " + quote(kBertEn) + " --distance geodesic --k " + std::to_string(k) +
+                          " --query " + quote(spec["query"]),
                       texts_jsonl(texts));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto rows = parse_lines(r.out);
@@ -281,13 +269,13 @@ TEST_F(SimilarityCli, RankMatchesFloydWarshallForOtherK) {
     }
   }
   // --top keeps the best N.
-  const CliRun r = run("rank --model " + shell_quote(kBertEn) + " --top 3 --query " + shell_quote(spec["query"]),
+  const CliResult r = run("rank --model " + quote(kBertEn) + " --top 3 --query " + quote(spec["query"]),
                     texts_jsonl(texts));
   EXPECT_EQ(parse_lines(r.out).size(), 3u);
 }
 
 TEST_F(SimilarityCli, SummarizePicksNearestToCentreInDocumentOrder) {
-  const json spec = json::parse(read_all(kData / "fixtures/similarity/bert-zh-tiny.json"));
+  const json spec = json::parse(slurp(kData / "fixtures/similarity/bert-zh-tiny.json"));
   const std::vector<std::string> sentences = spec["texts"];
   const auto vectors = embed(kBertZh, sentences);
   const size_t n = 4, k = 3;
@@ -305,7 +293,7 @@ TEST_F(SimilarityCli, SummarizePicksNearestToCentreInDocumentOrder) {
   order.resize(n);
   std::sort(order.begin(), order.end());
 
-  CliRun r = run("summarize --model " + shell_quote(kBertZh) + " --no-split -n 4 --k 3", texts_jsonl(sentences));
+  CliResult r = run("summarize --model " + quote(kBertZh) + " --no-split -n 4 --k 3", texts_jsonl(sentences));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json got = json::parse(r.out);
   EXPECT_EQ(got["centre"], "mean");
@@ -325,8 +313,8 @@ TEST_F(SimilarityCli, SummarizePicksNearestToCentreInDocumentOrder) {
   std::vector<std::string> with_query = {query};
   with_query.insert(with_query.end(), sentences.begin(), sentences.end());
   const std::vector<double> qgeo = plain_geodesic_from_first(embed(kBertZh, with_query), k);
-  r = run("summarize --model " + shell_quote(kBertZh) + " --no-split -n 2 --k 3 --format jsonl --query " +
-              shell_quote(query),
+  r = run("summarize --model " + quote(kBertZh) + " --no-split -n 2 --k 3 --format jsonl --query " +
+              quote(query),
           texts_jsonl(sentences));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = parse_lines(r.out);
@@ -343,7 +331,7 @@ TEST_F(SimilarityCli, SummarizePicksNearestToCentreInDocumentOrder) {
 
 TEST_F(SimilarityCli, SummarizeSplitsSentences) {
   const std::string doc = "屏幕很清楚。电池不耐用！客服态度很好。物流太慢了？";
-  const CliRun r = run("summarize --model " + shell_quote(kBertZh) + " -n 2", texts_jsonl({doc, "第二段。还有一句"}));
+  const CliResult r = run("summarize --model " + quote(kBertZh) + " -n 2", texts_jsonl({doc, "第二段。还有一句"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json got = json::parse(r.out);
   EXPECT_EQ(got["sentences"], 6);
@@ -376,12 +364,12 @@ TEST_F(SimilarityCli, EmbedOptionsAndLineErrors) {
   EXPECT_LE(max_abs_diff(json(plain[0]), json(mean_of_rows(fw["last_hidden_state"][0]))), 1e-5);
 
   // TEXT arguments work like JSONL input.
-  CliRun r = run("embed --model " + shell_quote(kBertZh) + " 很好用 不太行");
+  CliResult r = run("embed --model " + quote(kBertZh) + " 很好用 不太行");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(parse_lines(r.out).size(), 2u);
 
   // One output per non-blank line, in order; bad lines become {"line", "error"}, exit 1.
-  r = run("embed --model " + shell_quote(kBertZh), "{\"text\": \"好\"}\nnot json\n\n[1]\n{\"x\": 1}\n{\"text\": 3}\n{\"text\": \"差\"}\n");
+  r = run("embed --model " + quote(kBertZh), "{\"text\": \"好\"}\nnot json\n\n[1]\n{\"x\": 1}\n{\"text\": 3}\n{\"text\": \"差\"}\n");
   EXPECT_EQ(r.exit_code, 1);
   const auto rows = parse_lines(r.out);
   ASSERT_EQ(rows.size(), 6u);
@@ -397,7 +385,7 @@ TEST_F(SimilarityCli, EmbedOptionsAndLineErrors) {
   // Past one 2048-line chunk: still one output per line, in order.
   std::string many;
   for (int i = 0; i < 2100; ++i) many += json{{"text", "第" + std::to_string(i) + "句"}}.dump() + "\n";
-  r = run("embed --model " + shell_quote(kBertZh), many);
+  r = run("embed --model " + quote(kBertZh), many);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto all = parse_lines(r.out);
   ASSERT_EQ(all.size(), 2100u);
@@ -405,15 +393,15 @@ TEST_F(SimilarityCli, EmbedOptionsAndLineErrors) {
   EXPECT_EQ(all[2099]["text"], "第2099句");
 
   // --field picks another JSONL field; empty input gives empty output.
-  r = run("embed --model " + shell_quote(kBertZh) + " --field sentence", "{\"sentence\": \"好\"}\n");
+  r = run("embed --model " + quote(kBertZh) + " --field sentence", "{\"sentence\": \"好\"}\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  r = run("embed --format json --model " + shell_quote(kBertZh), "");
+  r = run("embed --format json --model " + quote(kBertZh), "");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(json::parse(r.out), json::array());
 }
 
 TEST_F(SimilarityCli, RankReportsBadLinesAfterTheRanking) {
-  const CliRun r = run("rank --model " + shell_quote(kBertZh) + " --query 好 --distance geodesic --k 1",
+  const CliResult r = run("rank --model " + quote(kBertZh) + " --query 好 --distance geodesic --k 1",
                     "{\"text\": \"好\"}\n{oops\n{\"text\": \"差\"}\n");
   EXPECT_EQ(r.exit_code, 1);
   const auto rows = parse_lines(r.out);
@@ -425,7 +413,7 @@ TEST_F(SimilarityCli, RankReportsBadLinesAfterTheRanking) {
 }
 
 TEST_F(SimilarityCli, UsageAndModelErrorsAreOneLine) {
-  const std::string zh = shell_quote(kBertZh);
+  const std::string zh = quote(kBertZh);
   const struct {
     std::string args;
     int code;
@@ -440,13 +428,13 @@ TEST_F(SimilarityCli, UsageAndModelErrorsAreOneLine) {
       {"embed --model " + zh + " --input /nonexistent/x.jsonl", 3},
       {"embed --model " + zh + " --input /dev/null 好", 2},               // both TEXT and --input
       {"embed --model /nonexistent 好", 3},
-      {"embed --model " + shell_quote(kRoformerV2) + " --pooling pooler 好", 3},  // no pooler
+      {"embed --model " + quote(kRoformerV2) + " --pooling pooler 好", 3},  // no pooler
       {"pair-score --model " + zh, 3},                                    // no classifier head
       {"embed --model " + zh + " --logn-scale 1 好", 2},                  // m must be > 1
       {"summarize --model " + zh + " -n 0", 2},
   };
   for (const auto& c : cases) {
-    const CliRun r = run(c.args, "{\"sentence1\": \"a\", \"sentence2\": \"b\"}\n");
+    const CliResult r = run(c.args, "{\"sentence1\": \"a\", \"sentence2\": \"b\"}\n");
     EXPECT_EQ(r.exit_code, c.code) << c.args << "\n" << r.err;
     EXPECT_TRUE(r.out.empty()) << c.args;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.args << "\n" << r.err;
@@ -476,7 +464,7 @@ TEST_F(SimilarityCli, PairScoreWithClassifierHeads) {
     for (auto& x : bias) x = normal(rng);
     const fs::path model = dir_ / ("cross_encoder_" + std::to_string(C));
     add_classifier(kBertZh, model, w, bias);
-    const CliRun r = run("pair-score --model " + shell_quote(model.string()), input);
+    const CliResult r = run("pair-score --model " + quote(model.string()), input);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto rows = parse_lines(r.out);
     ASSERT_EQ(rows.size(), 3u);
@@ -499,7 +487,7 @@ TEST_F(SimilarityCli, PairScoreWithClassifierHeads) {
     }
     if (C == 2) {
       // Other field names, and a bad line that does not stop the run.
-      const CliRun other = run("pair-score --format json --a-field q --b-field d --model " + shell_quote(model.string()),
+      const CliResult other = run("pair-score --format json --a-field q --b-field d --model " + quote(model.string()),
                             "{\"q\": \"陈情令好不好看\", \"d\": \"陈情令好看不好看\"}\n{\"q\": \"x\"}\n");
       EXPECT_EQ(other.exit_code, 1);
       const json got = json::parse(other.out);
@@ -511,7 +499,7 @@ TEST_F(SimilarityCli, PairScoreWithClassifierHeads) {
 
   // Three classes is not a pair scorer.
   add_classifier(kBertZh, dir_ / "three", std::vector<float>(3 * H, 0.1f), {0, 0, 0});
-  const CliRun r = run("pair-score --model " + shell_quote((dir_ / "three").string()), input);
+  const CliResult r = run("pair-score --model " + quote((dir_ / "three").string()), input);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("3 outputs"), std::string::npos) << r.err;
 }
@@ -520,10 +508,10 @@ TEST_F(SimilarityCli, AbsolutePositionsTruncateOrRefuse) {
   std::string text;
   for (int i = 0; i < 700; ++i) text += "好";
   const std::string input = texts_jsonl({text, "短句"});
-  const std::string zh = shell_quote(kBertZh);
+  const std::string zh = quote(kBertZh);
 
   // Default: cut at the 512-entry table, with one note on stderr; same vectors as --max-length 512.
-  CliRun r = run("embed --model " + zh, input);
+  CliResult r = run("embed --model " + zh, input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("1 of 2 sequences were cut to 512 tokens"), std::string::npos) << r.err;
   const auto cut = parse_lines(r.out);
@@ -549,7 +537,7 @@ TEST_F(SimilarityCli, AbsolutePositionsTruncateOrRefuse) {
   EXPECT_NE(r.err.find("cut to 512"), std::string::npos);
 
   // A query past the table under --overlength error stops rank with one line.
-  r = run("rank --model " + zh + " --overlength error --query " + shell_quote(text), texts_jsonl({"短句"}));
+  r = run("rank --model " + zh + " --overlength error --query " + quote(text), texts_jsonl({"短句"}));
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("query"), std::string::npos);
 }
@@ -559,8 +547,8 @@ TEST_F(SimilarityCli, RopeModelsTakeAnyLengthAndTheLengthOptions) {
   std::string long_text;
   const char* characters[] = {"好", "差", "中"};
   for (int i = 0; i < 1700; ++i) long_text += characters[i % 3];
-  const std::string v2 = shell_quote(kRoformerV2);
-  CliRun r = run("embed --model " + v2 + " --overlength error", texts_jsonl({long_text}));
+  const std::string v2 = quote(kRoformerV2);
+  CliResult r = run("embed --model " + v2 + " --overlength error", texts_jsonl({long_text}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("longer than the training length (1536"), std::string::npos) << r.err;
   const json plain = parse_lines(r.out)[0]["embedding"];
@@ -586,8 +574,8 @@ TEST_F(SimilarityCli, RopeModelsTakeAnyLengthAndTheLengthOptions) {
   }
   // The window is what the fixture contract means by it: compare with a forward request option.
   json request = {{"input_ids", {encoded["ids"]}}, {"options", {{"window", 3}}}};
-  write_all(dir_ / "window.json", request.dump());
-  r = run("forward --no-stats --model " + v2 + " --input " + shell_quote((dir_ / "window.json").string()));
+  write_file(dir_ / "window.json", request.dump());
+  r = run("forward --no-stats --model " + v2 + " --input " + quote((dir_ / "window.json").string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto windowed = embed(kRoformerV2, {text}, "--attention-window 3");
   EXPECT_LE(max_abs_diff(json(windowed[0]), json(mean_of_rows(json::parse(r.out)["last_hidden_state"][0]))), 1e-5);

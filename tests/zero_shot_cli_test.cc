@@ -1,6 +1,7 @@
 // classify, score and eval through the built nspbert binary: the NSP fixtures reproduced end to end
 // (the project's copy of conformance.py --only nsp), every FewCLUE task type on the samples in
 // tests/data/fewclue, thresholds, resume, and every error path.
+#include "tests/cli_test_support.h"
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -25,23 +26,10 @@ const fs::path kData = NSPBERT_TEST_DATA;
 const fs::path kTasks = kData.parent_path().parent_path() / "tools/tasks";
 const std::string kZh = (kData / "fixtures/models/bert-zh-tiny").string();
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-void write_file(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+using nspbert::test_support::CliResult;
+using nspbert::test_support::quote;
+using nspbert::test_support::slurp;
+using nspbert::test_support::write_file;
 
 class ZeroShotCli : public ::testing::Test {
  protected:
