@@ -147,6 +147,18 @@ std::vector<double> StreamStats::attention_entropy() const {
 
 Encoder::Encoder(EncoderSpec spec, EncoderWeights weights) : spec_(spec), weights_(std::move(weights)) {}
 
+const Linear& Encoder::mlm_decoder() const {
+  std::call_once(decoder_->once, [&] {
+    const int64_t V = spec_.vocab_size, in = weights_.mlm == MlmKind::TransformTied ? spec_.embedding_size : spec_.hidden;
+    const std::vector<float>& weight =
+        weights_.mlm_decoder_weight.empty() ? weights_.word_embeddings : weights_.mlm_decoder_weight;
+    if (static_cast<int64_t>(weight.size()) != V * in)
+      fail_model("the MLM decoder is not [vocab_size, " + std::to_string(in) + "]");
+    decoder_->linear = Linear(in, V, weight, weights_.mlm_decoder_bias);
+  });
+  return decoder_->linear;
+}
+
 HeadsPresent Encoder::heads() const {
   return {weights_.pooler.has_value(), weights_.nsp.has_value(), weights_.mlm != MlmKind::None,
           weights_.classifier.has_value()};
@@ -349,7 +361,7 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
     }
     const int64_t V = spec_.vocab_size;
     std::vector<float> logits(PM * V, 0.0f);
-    weights_.mlm_decoder->forward(decoder_input, M, logits.data());
+    mlm_decoder().forward(decoder_input, M, logits.data());
     out.mlm_log_probs.resize(M);
     for (int64_t m = 0; m < M; ++m) {
       out.mlm_log_probs[m].resize(V);

@@ -2,6 +2,8 @@
 // The encoder graph: embeddings -> L layers (pre or post norm, one switch) -> heads.
 // It binds weights to slots; the math lives in engine/ops.
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -40,7 +42,10 @@ struct EncoderWeights {
   MlmKind mlm = MlmKind::None;
   std::optional<Linear> mlm_transform;  // H -> E, activation fused
   std::optional<NormWeights> mlm_transform_norm;
-  std::optional<Linear> mlm_decoder;  // E -> V (the tied or stored decoder) with the output bias
+  // E -> V decoder: a stored matrix [V][E], or empty when tied to word_embeddings. Packed on the
+  // first MLM request, so NSP-only work never holds a second V x E copy.
+  std::vector<float> mlm_decoder_weight;
+  std::vector<float> mlm_decoder_bias;  // [V] or empty
   std::optional<Linear> classifier;   // sequence-classification head on the pooled output
 };
 
@@ -105,8 +110,15 @@ class Encoder {
   EncoderOutput forward(const EncoderInput& input, const ForwardRequest& request) const;
 
  private:
+  const Linear& mlm_decoder() const;
+
   EncoderSpec spec_;
   EncoderWeights weights_;
+  struct LazyDecoder {
+    std::once_flag once;
+    Linear linear;
+  };
+  std::unique_ptr<LazyDecoder> decoder_ = std::make_unique<LazyDecoder>();
 };
 
 }  // namespace nspbert

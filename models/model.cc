@@ -185,16 +185,12 @@ EncoderWeights bind_weights(WeightBinder& bind, const EncoderSpec& spec, const F
     w.mlm = MlmKind::TransformTied;
     w.mlm_transform = bind.linear("cls.predictions.transform.dense", H, E, true, spec.activation);
     w.mlm_transform_norm = bind.layer_norm("cls.predictions.transform.LayerNorm", E);
-    const std::vector<float> decoder =
-        stored_decoder ? bind.tensor("cls.predictions.decoder.weight", {V, E}) : w.word_embeddings;
-    w.mlm_decoder = Linear(E, V, decoder, bind.tensor("cls.predictions.bias", {V}));
+    if (stored_decoder) w.mlm_decoder_weight = bind.tensor("cls.predictions.decoder.weight", {V, E});
+    w.mlm_decoder_bias = bind.tensor("cls.predictions.bias", {V});
   } else if (family.mlm == MlmKind::DirectTied) {
     w.mlm = MlmKind::DirectTied;
-    const std::vector<float> decoder =
-        stored_decoder ? bind.tensor("cls.predictions.decoder.weight", {V, H}) : w.word_embeddings;
-    std::vector<float> bias;
-    if (bind.has("cls.predictions.bias")) bias = bind.tensor("cls.predictions.bias", {V});
-    w.mlm_decoder = Linear(H, V, decoder, bias);
+    if (stored_decoder) w.mlm_decoder_weight = bind.tensor("cls.predictions.decoder.weight", {V, H});
+    if (bind.has("cls.predictions.bias")) w.mlm_decoder_bias = bind.tensor("cls.predictions.bias", {V});
   }
   return w;
 }

@@ -18,6 +18,10 @@ class MappedFile {
   ~MappedFile();
 
   std::span<const std::byte> bytes() const { return {data_, size_}; }
+  // Drops the resident pages wholly inside [begin, begin + n) once their bytes have been copied
+  // out: the private read-only mapping faults them back in from the file if read again, so this
+  // only lowers peak memory. Ranges outside the mapping are ignored.
+  void release(const std::byte* begin, size_t n) const;
   size_t size() const { return size_; }
 
  private:

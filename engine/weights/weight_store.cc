@@ -267,6 +267,10 @@ std::vector<float> WeightStore::read_f32(std::string_view name, const std::vecto
     case DType::F16: weights::widen_f16(info.data, count, values.data()); break;
     case DType::BF16: weights::widen_bf16(info.data, count, values.data()); break;
   }
+  // Loading reads each tensor once into its packed form: without this, the mapped file stays
+  // resident beside that copy and the load peak is twice the weights.
+  for (const auto& checkpoint : impl_->checkpoints)
+    if (checkpoint.mapping) checkpoint.mapping->release(info.data, info.nbytes);
   return values;
 }
 
