@@ -1,12 +1,34 @@
 #include "engine/ops/attention_kernel.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <vector>
 
 namespace nspbert {
+
+// exp for x <= 0 in plain arithmetic so the softmax loop vectorises (libm's expf is a scalar call
+// without -ffast-math, which would also break the isfinite checks). Cephes' expf: Cody-Waite
+// reduction by ln 2 and a degree-5 polynomial, relative error ~1e-7; x below -87 (and -inf, a
+// hidden key) gives exactly 0.
+static inline float exp_nonpositive(float x) {
+  x = std::max(x, -100.0f);
+  constexpr float log2e = 1.44269504088896341f, round_magic = 12582912.0f;  // 1.5 * 2^23
+  const float n = (x * log2e + round_magic) - round_magic;                  // round to nearest
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e_r = p * r * r + r + 1.0f;
+  const int32_t biased = static_cast<int32_t>(n) + 127;
+  const float two_n = std::bit_cast<float>(std::max(biased, 0) << 23);
+  return biased > 0 ? e_r * two_n : 0.0f;
+}
 
 SoftmaxEntropy masked_softmax(const SoftmaxRows& r, bool with_entropy) {
   const int64_t n = r.n;
@@ -41,7 +63,7 @@ SoftmaxEntropy masked_softmax(const SoftmaxRows& r, bool with_entropy) {
     float sum = 0;
 #pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < n; ++j) {
-      s[j] = std::exp(s[j] - max_score);
+      s[j] = exp_nonpositive(s[j] - max_score);
       sum += s[j];
     }
     const float inv = 1.0f / sum;

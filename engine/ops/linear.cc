@@ -44,7 +44,6 @@ static float eltwise_alpha(Activation a) { return a == Activation::Silu ? 1.f : 
 
 static dt src_type(Precision p) { return p == Precision::BF16 ? dt::bf16 : p == Precision::Int8 ? dt::u8 : dt::f32; }
 static dt weight_type(Precision p) { return p == Precision::BF16 ? dt::bf16 : p == Precision::Int8 ? dt::s8 : dt::f32; }
-static dt dst_type(Precision p) { return p == Precision::Int8 ? dt::s32 : dt::f32; }
 
 Linear::Linear(int64_t in, int64_t out, const std::vector<float>& weight, const std::vector<float>& bias,
                Activation activation, Precision precision)
@@ -55,7 +54,7 @@ Linear::Linear(int64_t in, int64_t out, const std::vector<float>& weight, const 
   // for every bucket so the weight is reordered exactly once.
   memory::desc src_md({128, in}, src_type(precision), tag::ab);
   memory::desc any_weight_md({in, out}, weight_type(precision), tag::any);
-  memory::desc dst_md({128, out}, dst_type(precision), tag::ab);
+  memory::desc dst_md({128, out}, dt::f32, tag::ab);
   dnnl::matmul::primitive_desc probe(dnnl::matmul::desc(src_md, any_weight_md, dst_md), cpu_engine());
   packed_weight_desc_ = probe.weights_desc();
   packed_weight_ = std::make_shared<memory>(packed_weight_desc_, cpu_engine());
@@ -64,20 +63,21 @@ Linear::Linear(int64_t in, int64_t out, const std::vector<float>& weight, const 
   if (precision == Precision::Int8) {
     std::vector<int8_t> quantised(weight.size());
     column_scale_.resize(out);
-    column_sum_.resize(out);
+    column_scale_sum_.resize(out);
     for (int64_t o = 0; o < out; ++o) {
       const float* row = weight.data() + o * in;
       float max_abs = 0;
       for (int64_t i = 0; i < in; ++i) max_abs = std::max(max_abs, std::fabs(row[i]));
-      const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
+      const float scale = max_abs > 0 && std::isfinite(max_abs) ? max_abs / 127.0f : 1.0f;
       int32_t sum = 0;
       for (int64_t i = 0; i < in; ++i) {
-        const auto q = static_cast<int8_t>(std::clamp(std::nearbyint(row[i] / scale), -127.0f, 127.0f));
+        const float v = std::nearbyint(row[i] / scale);  // NaN -> 0: casting NaN is undefined
+        const auto q = static_cast<int8_t>(v > -127.0f ? (v < 127.0f ? v : 127.0f) : (v <= -127.0f ? -127.0f : 0.0f));
         quantised[o * in + i] = q;
         sum += q;
       }
       column_scale_[o] = scale;
-      column_sum_[o] = sum;
+      column_scale_sum_[o] = scale * static_cast<float>(sum);
     }
     memory user({{in, out}, dt::s8, tag::ba}, cpu_engine(), quantised.data());
     dnnl::reorder(user, *packed_weight_).execute(cpu_stream(), user, *packed_weight_);
@@ -98,30 +98,28 @@ size_t Linear::weight_bytes() const { return packed_weight_ ? packed_weight_desc
 const Linear::Cached& Linear::primitive_for(int64_t rows, Epilogue epilogue) const {
   const int64_t bucket = padded_rows(rows);
   std::lock_guard<std::mutex> lock(*cache_mutex_);
-  // int8 runs one plain GEMM whatever the epilogue; the epilogue is ours.
-  const int epilogue_key = precision_ == Precision::Int8 ? 0 : static_cast<int>(epilogue);
-  auto key = std::make_pair(bucket, epilogue_key);
+  auto key = std::make_pair(bucket, static_cast<int>(epilogue));
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
 
   memory::desc src_md({bucket, in_}, src_type(precision_), tag::ab);
-  memory::desc dst_md({bucket, out_}, dst_type(precision_), tag::ab);
+  memory::desc dst_md({bucket, out_}, dt::f32, tag::ab);
   dnnl::primitive_attr attr;
   Cached cached;
+  dnnl::post_ops ops;
   if (precision_ == Precision::Int8) {
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, packed_weight_desc_, dst_md), attr, cpu_engine());
-    cached.primitive = dnnl::matmul(pd);
-    memory::desc y_md({bucket, out_}, dt::f32, tag::ab);
-    dnnl::eltwise_forward::primitive_desc epd(
-        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, eltwise_for(activation_), y_md,
-                                    eltwise_alpha(activation_), 0.f),
-        cpu_engine());
-    cached.activation = std::make_shared<dnnl::eltwise_forward>(epd);
+    // y = column_scale * acc (static output scales) * tensor_scale + shift, where shift folds the
+    // bias and the zero-point correction: both tensor-wide runtime values are binary post-ops.
+    attr.set_output_scales(1 << 1, column_scale_);
+    ops.append_binary(dnnl::algorithm::binary_mul, memory::desc({1, 1}, dt::f32, tag::ab));
+    ops.append_binary(dnnl::algorithm::binary_add, memory::desc({1, out_}, dt::f32, tag::ab));
+  }
+  if (epilogue == Epilogue::Activation) ops.append_eltwise(1.f, eltwise_for(activation_), eltwise_alpha(activation_), 0.f);
+  if (epilogue == Epilogue::AddToOutput) ops.append_sum(1.f);
+  attr.set_post_ops(ops);
+  if (precision_ == Precision::Int8) {
+    cached.primitive = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, packed_weight_desc_, dst_md), attr, cpu_engine()));
   } else {
-    dnnl::post_ops ops;
-    if (epilogue == Epilogue::Activation) ops.append_eltwise(1.f, eltwise_for(activation_), eltwise_alpha(activation_), 0.f);
-    if (epilogue == Epilogue::AddToOutput) ops.append_sum(1.f);
-    attr.set_post_ops(ops);
     auto desc = bias_ ? dnnl::matmul::desc(src_md, packed_weight_desc_, bias_->get_desc(), dst_md)
                       : dnnl::matmul::desc(src_md, packed_weight_desc_, dst_md);
     cached.primitive = dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, cpu_engine()));
@@ -134,7 +132,7 @@ const Linear::Cached& Linear::primitive_for(int64_t rows, Epilogue epilogue) con
 void Linear::forward(const float* x, int64_t rows, float* y, Epilogue epilogue) const {
   if (rows == 0) return;
   const Cached& c = primitive_for(rows, epilogue);
-  if (precision_ == Precision::Int8) return forward_int8(x, rows, y, epilogue, c);
+  if (precision_ == Precision::Int8) return forward_int8(x, rows, y, c);
 
   const int64_t bucket = padded_rows(rows);
   thread_local std::vector<uint16_t> bf16_src;
@@ -152,28 +150,28 @@ void Linear::forward(const float* x, int64_t rows, float* y, Epilogue epilogue) 
   cpu_stream().wait();
 }
 
-void Linear::forward_int8(const float* x, int64_t rows, float* y, Epilogue epilogue, const Cached& c) const {
+void Linear::forward_int8(const float* x, int64_t rows, float* y, const Cached& c) const {
   const int64_t bucket = padded_rows(rows);
   thread_local std::vector<uint8_t> quantised;
-  thread_local std::vector<float> row_scale, row_min;
-  thread_local std::vector<int32_t> accumulators;
-  quantised.assign(bucket * in_, 0);
-  row_scale.assign(bucket, 1.0f);
-  row_min.assign(bucket, 0.0f);
-  accumulators.resize(bucket * out_);
-  quantize_rows_u8(x, rows, in_, quantised.data(), row_scale.data(), row_min.data());
+  thread_local std::vector<float> shift;
+  quantised.resize(bucket * in_);
+  TensorQuantization q = quantize_tensor_u8(x, rows * in_, quantised.data());
+  std::fill(quantised.begin() + rows * in_, quantised.end(), static_cast<uint8_t>(q.zero_point));  // tail rows: 0
+  // x ~ scale * (q - z), so x.w = scale * column_scale * (acc - z * column_sum).
+  shift.resize(out_);
+  const float zero_times_scale = q.scale * static_cast<float>(q.zero_point);
+  for (int64_t o = 0; o < out_; ++o)
+    shift[o] = (bias_values_.empty() ? 0.0f : bias_values_[o]) - zero_times_scale * column_scale_sum_[o];
   memory src(c.src, cpu_engine(), quantised.data());
-  memory dst(c.dst, cpu_engine(), accumulators.data());
-  c.primitive.execute(cpu_stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *packed_weight_}, {DNNL_ARG_DST, dst}});
+  memory dst(c.dst, cpu_engine(), y);
+  memory scale({{1, 1}, dt::f32, tag::ab}, cpu_engine(), &q.scale);
+  memory shift_mem({{1, out_}, dt::f32, tag::ab}, cpu_engine(), shift.data());
+  c.primitive.execute(cpu_stream(), {{DNNL_ARG_SRC, src},
+                                     {DNNL_ARG_WEIGHTS, *packed_weight_},
+                                     {DNNL_ARG_DST, dst},
+                                     {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, scale},
+                                     {DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, shift_mem}});
   cpu_stream().wait();
-  dequantize_rows(accumulators.data(), rows, out_, row_scale.data(), row_min.data(), column_scale_.data(),
-                  column_sum_.data(),
-                  bias_values_.empty() ? nullptr : bias_values_.data(), y, epilogue == Epilogue::AddToOutput);
-  if (epilogue == Epilogue::Activation) {
-    memory ym({{bucket, out_}, dt::f32, tag::ab}, cpu_engine(), y);
-    c.activation->execute(cpu_stream(), {{DNNL_ARG_SRC, ym}, {DNNL_ARG_DST, ym}});
-    cpu_stream().wait();
-  }
 }
 
 }  // namespace nspbert

@@ -43,10 +43,9 @@ class Linear {
   struct Cached {
     dnnl::matmul primitive;
     dnnl::memory::desc src, dst;
-    std::shared_ptr<dnnl::eltwise_forward> activation;  // int8 path: activation after dequantising
   };
   const Cached& primitive_for(int64_t rows, Epilogue epilogue) const;
-  void forward_int8(const float* x, int64_t rows, float* y, Epilogue epilogue, const Cached& c) const;
+  void forward_int8(const float* x, int64_t rows, float* y, const Cached& c) const;
 
   int64_t in_ = 0, out_ = 0;
   Activation activation_ = Activation::GeluErf;
@@ -54,9 +53,9 @@ class Linear {
   dnnl::memory::desc packed_weight_desc_;
   std::shared_ptr<dnnl::memory> packed_weight_;
   std::shared_ptr<dnnl::memory> bias_;
-  // int8: per-output-channel weight scales and the column sums of the quantised weight.
+  // int8: per-output-channel weight scales, and each scale times its quantised column's sum.
   std::vector<float> column_scale_;
-  std::vector<int32_t> column_sum_;
+  std::vector<float> column_scale_sum_;
   std::vector<float> bias_values_;
   mutable std::map<std::pair<int64_t, int>, Cached> cache_;
   mutable std::shared_ptr<std::mutex> cache_mutex_ = std::make_shared<std::mutex>();

@@ -17,42 +17,24 @@ void to_bf16(const float* x, uint16_t* out, int64_t n) {
   }
 }
 
-void quantize_rows_u8(const float* x, int64_t rows, int64_t cols, uint8_t* out, float* row_scale, float* row_min) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = x + r * cols;
-    float lo = row[0], hi = row[0];
-#pragma omp simd reduction(min : lo) reduction(max : hi)
-    for (int64_t c = 0; c < cols; ++c) {
-      lo = std::min(lo, row[c]);
-      hi = std::max(hi, row[c]);
-    }
-    const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
-    const float inv = 1.0f / scale;
-    uint8_t* q = out + r * cols;
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c)
-      q[c] = static_cast<uint8_t>(std::clamp(std::nearbyint((row[c] - lo) * inv), 0.0f, 255.0f));
-    row_scale[r] = scale;
-    row_min[r] = lo;
-  }
-}
+// Clamps to 0..255 with NaN going to 0: a cast of NaN or of an out-of-range float is undefined.
+static inline float to_u8_range(float v) { return v > 0.0f ? (v < 255.0f ? v : 255.0f) : 0.0f; }
 
-void dequantize_rows(const int32_t* acc, int64_t rows, int64_t cols, const float* row_scale, const float* row_min,
-                     const float* column_scale, const int32_t* column_sum, const float* bias, float* y,
-                     bool accumulate) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const int32_t* a = acc + r * cols;
-    float* out = y + r * cols;
-    const float rs = row_scale[r], rm = row_min[r];
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) {
-      float v = column_scale[c] * (rs * static_cast<float>(a[c]) + rm * static_cast<float>(column_sum[c]));
-      if (bias) v += bias[c];
-      out[c] = accumulate ? out[c] + v : v;
-    }
+TensorQuantization quantize_tensor_u8(const float* x, int64_t count, uint8_t* out) {
+  float lo = 0.0f, hi = 0.0f;
+#pragma omp parallel for simd schedule(static) reduction(min : lo) reduction(max : hi)
+  for (int64_t i = 0; i < count; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
   }
+  TensorQuantization q;
+  if (hi > lo) q.scale = (hi - lo) / 255.0f;
+  q.zero_point = static_cast<int32_t>(to_u8_range(std::nearbyint(-lo / q.scale)));
+  const float inv = 1.0f / q.scale, zero = static_cast<float>(q.zero_point);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < count; ++i)
+    out[i] = static_cast<uint8_t>(to_u8_range(std::nearbyint(x[i] * inv) + zero));
+  return q;
 }
 
 }  // namespace nspbert

@@ -1,6 +1,6 @@
 #pragma once
-// Element kernels for the reduced-precision GEMM paths: f32 -> bf16 rounding, per-row dynamic
-// int8 quantisation of activations, and the int8 GEMM epilogue.
+// Element kernels for the reduced-precision GEMM paths: f32 -> bf16 rounding, dynamic int8
+// quantisation of activations.
 #include <cstdint>
 
 namespace nspbert {
@@ -8,14 +8,14 @@ namespace nspbert {
 // Round-to-nearest-even f32 -> bf16 (bit pattern), NaN kept quiet.
 void to_bf16(const float* x, uint16_t* out, int64_t n);
 
-// Per-row asymmetric u8: x ~ row_min + row_scale * q with q in 0..255, so one-sided rows (GELU
-// outputs) use every level. u8 activations are what the VNNI u8*s8 kernel takes.
-void quantize_rows_u8(const float* x, int64_t rows, int64_t cols, uint8_t* out, float* row_scale, float* row_min);
-
-// With W ~ column_scale * Wq: y = column_scale * (row_scale * acc + row_min * column_sum(Wq)) + bias,
-// or y += that when accumulate.
-void dequantize_rows(const int32_t* acc, int64_t rows, int64_t cols, const float* row_scale, const float* row_min,
-                     const float* column_scale, const int32_t* column_sum, const float* bias, float* y,
-                     bool accumulate);
+// Dynamic per-tensor asymmetric u8: x ~ scale * (q - zero_point), q in 0..255, the range
+// stretched to include 0 so zero (and padding) is exact. Per tensor rather than per row because
+// oneDNN 2.6's VNNI matmul can then apply the whole dequantisation, bias and activation in its own
+// epilogue (a per-row factor drops it to the reference kernel); u8 is what the VNNI u8*s8 kernel takes.
+struct TensorQuantization {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+TensorQuantization quantize_tensor_u8(const float* x, int64_t count, uint8_t* out);
 
 }  // namespace nspbert
