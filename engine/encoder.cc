@@ -221,7 +221,11 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
   const float alpha = req.ablation.residual_scale;
 
   std::vector<float> normed(placement == NormPlacement::Pre ? R * H : 0, 0.0f);
-  std::vector<float> qkv(R * 3 * H, 0.0f), context(R * H, 0.0f), ffn(R * I, 0.0f);
+  // A bf16 FFN keeps its intermediate in bf16: the second GEMM would narrow it anyway.
+  const bool bf16_intermediate = !weights_.layers.empty() && weights_.layers.front().ffn_in.precision() == Precision::BF16 &&
+                                 weights_.layers.front().ffn_out.precision() == Precision::BF16;
+  std::vector<float> qkv(R * 3 * H, 0.0f), context(R * H, 0.0f), ffn(bf16_intermediate ? 0 : R * I, 0.0f);
+  std::vector<uint16_t> ffn_bf16(bf16_intermediate ? R * I : 0, 0);
   const bool rotary = spec_.position_kind == PositionKind::Rotary;
 
   // When only [CLS]-based heads are wanted, the last layer needs keys and values for every row
@@ -287,9 +291,15 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
       normalize_rows(w.ffn_norm, xs, normed.data(), rows, H);
       ffn_input = normed.data();
     }
-    w.ffn_in.forward(ffn_input, rows, ffn.data(), Epilogue::Activation);
-    scale_residual();
-    w.ffn_out.forward(ffn.data(), rows, xs, Epilogue::AddToOutput);
+    if (bf16_intermediate)
+      w.ffn_in.forward_bf16_output(ffn_input, rows, ffn_bf16.data(), Epilogue::Activation);
+    else
+      w.ffn_in.forward(ffn_input, rows, ffn.data(), Epilogue::Activation);
+    scale_residual();  // after the FFN has read its input: under Post-Norm that input is xs
+    if (bf16_intermediate)
+      w.ffn_out.forward_bf16_input(ffn_bf16.data(), rows, xs, Epilogue::AddToOutput);
+    else
+      w.ffn_out.forward(ffn.data(), rows, xs, Epilogue::AddToOutput);
     if (placement == NormPlacement::Post) normalize_rows(w.ffn_norm, xs, xs, rows, H);
 
     if (req.want_stats) {

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/error.h"
 #include "engine/ops/attention.h"
 #include "engine/ops/linear.h"
 #include "engine/ops/norm.h"
@@ -253,7 +254,7 @@ TEST(Attention, EntropyOfUniformAttentionIsLogN) {
 }
 
 // Reduced precision against the same plain loop, with tolerances from the format: bf16 keeps 8
-// mantissa bits (relative 2^-8 per operand), int8 per-row/per-channel quantisation 1/255 and 1/254.
+// mantissa bits (relative 2^-8 per operand), int8 per-tensor/per-channel quantisation 1/255 and 1/254.
 class ReducedPrecisionTest : public ::testing::TestWithParam<Precision> {};
 
 TEST_P(ReducedPrecisionTest, CloseToF32Loop) {
@@ -286,3 +287,39 @@ TEST_P(ReducedPrecisionTest, CloseToF32Loop) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, ReducedPrecisionTest, ::testing::Values(Precision::BF16, Precision::Int8));
+
+// The bf16 FFN chain: the first GEMM writes its activated output in bf16, the second reads it and
+// adds into the residual; compared with the same two layers as a plain f32 loop.
+TEST(ReducedPrecision, Bf16IntermediateChain) {
+  const int rows = 21, in = 48, mid = 96;
+  const auto w1 = random_vector(mid * in, 21, 0.1f), b1 = random_vector(mid, 22);
+  const auto w2 = random_vector(in * mid, 23, 0.1f), b2 = random_vector(in, 24), x = random_vector(rows * in, 25);
+  const int64_t padded = Linear::padded_rows(rows);
+  std::vector<float> xp(padded * in, 0.0f), y(padded * in, 1.0f);
+  std::copy(x.begin(), x.end(), xp.begin());
+  std::vector<uint16_t> hidden(padded * mid, 0);
+  Linear first(in, mid, w1, b1, Activation::Relu, Precision::BF16), second(mid, in, w2, b2, Activation::Relu, Precision::BF16);
+  first.forward_bf16_output(xp.data(), rows, hidden.data(), Epilogue::Activation);
+  second.forward_bf16_input(hidden.data(), rows, y.data(), Epilogue::AddToOutput);
+  double worst = 0;
+  for (int r = 0; r < rows; ++r) {
+    std::vector<double> h(mid);
+    for (int m = 0; m < mid; ++m) {
+      double s = b1[m];
+      for (int i = 0; i < in; ++i) s += static_cast<double>(x[r * in + i]) * w1[m * in + i];
+      h[m] = std::max(s, 0.0);
+    }
+    for (int o = 0; o < in; ++o) {
+      double s = 1.0 + b2[o], magnitude = 1.0;
+      for (int m = 0; m < mid; ++m) {
+        s += h[m] * w2[o * mid + m];
+        magnitude += std::fabs(h[m] * w2[o * mid + m]);
+      }
+      worst = std::max(worst, std::fabs(y[r * in + o] - s) / magnitude);
+    }
+  }
+  EXPECT_LT(worst, 3.0 / 128);  // three bf16 roundings: x, the weights, the intermediate
+  EXPECT_GT(worst, 0.0);
+  Linear f32_layer(in, mid, w1, b1, Activation::Relu, Precision::F32);
+  EXPECT_THROW(f32_layer.forward_bf16_output(xp.data(), rows, hidden.data()), Error);
+}

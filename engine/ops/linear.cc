@@ -95,15 +95,15 @@ Linear::Linear(int64_t in, int64_t out, const std::vector<float>& weight, const 
 
 size_t Linear::weight_bytes() const { return packed_weight_ ? packed_weight_desc_.get_size() : 0; }
 
-const Linear::Cached& Linear::primitive_for(int64_t rows, Epilogue epilogue) const {
+const Linear::Cached& Linear::primitive_for(int64_t rows, Epilogue epilogue, bool bf16_output) const {
   const int64_t bucket = padded_rows(rows);
   std::lock_guard<std::mutex> lock(*cache_mutex_);
-  auto key = std::make_pair(bucket, static_cast<int>(epilogue));
+  auto key = std::make_pair(bucket, static_cast<int>(epilogue) + (bf16_output ? 16 : 0));
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
 
   memory::desc src_md({bucket, in_}, src_type(precision_), tag::ab);
-  memory::desc dst_md({bucket, out_}, dt::f32, tag::ab);
+  memory::desc dst_md({bucket, out_}, bf16_output ? dt::bf16 : dt::f32, tag::ab);
   dnnl::primitive_attr attr;
   Cached cached;
   dnnl::post_ops ops;
@@ -131,18 +131,32 @@ const Linear::Cached& Linear::primitive_for(int64_t rows, Epilogue epilogue) con
 
 void Linear::forward(const float* x, int64_t rows, float* y, Epilogue epilogue) const {
   if (rows == 0) return;
-  const Cached& c = primitive_for(rows, epilogue);
+  const Cached& c = primitive_for(rows, epilogue, false);
   if (precision_ == Precision::Int8) return forward_int8(x, rows, y, c);
-
-  const int64_t bucket = padded_rows(rows);
+  if (precision_ == Precision::F32) return execute(c, x, y);
   thread_local std::vector<uint16_t> bf16_src;
-  void* src_handle = const_cast<float*>(x);
-  if (precision_ == Precision::BF16) {
-    bf16_src.resize(bucket * in_);
-    to_bf16(x, bf16_src.data(), bucket * in_);
-    src_handle = bf16_src.data();
-  }
-  memory src(c.src, cpu_engine(), src_handle);
+  bf16_src.resize(padded_rows(rows) * in_);
+  to_bf16(x, bf16_src.data(), padded_rows(rows) * in_);
+  execute(c, bf16_src.data(), y);
+}
+
+void Linear::forward_bf16_output(const float* x, int64_t rows, uint16_t* y, Epilogue epilogue) const {
+  if (precision_ != Precision::BF16) throw Error(ErrorKind::Internal, "bf16 output from a non-bf16 linear");
+  if (rows == 0) return;
+  thread_local std::vector<uint16_t> bf16_src;
+  bf16_src.resize(padded_rows(rows) * in_);
+  to_bf16(x, bf16_src.data(), padded_rows(rows) * in_);
+  execute(primitive_for(rows, epilogue, true), bf16_src.data(), y);
+}
+
+void Linear::forward_bf16_input(const uint16_t* x, int64_t rows, float* y, Epilogue epilogue) const {
+  if (precision_ != Precision::BF16) throw Error(ErrorKind::Internal, "bf16 input to a non-bf16 linear");
+  if (rows == 0) return;
+  execute(primitive_for(rows, epilogue, false), x, y);
+}
+
+void Linear::execute(const Cached& c, const void* x, void* y) const {
+  memory src(c.src, cpu_engine(), const_cast<void*>(x));
   memory dst(c.dst, cpu_engine(), y);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *packed_weight_}, {DNNL_ARG_DST, dst}};
   if (bias_) args.emplace(DNNL_ARG_BIAS, *bias_);

@@ -35,6 +35,11 @@ class Linear {
   // `padded_rows(rows)` rows: the tail rows are computed but not meaningful.
   void forward(const float* x, int64_t rows, float* y, Epilogue epilogue = Epilogue::None) const;
 
+  // bf16 precision only: the GEMM writing bf16, and reading what it wrote, so a bf16 intermediate
+  // (the FFN's) is never widened to f32 and narrowed again.
+  void forward_bf16_output(const float* x, int64_t rows, uint16_t* y, Epilogue epilogue = Epilogue::None) const;
+  void forward_bf16_input(const uint16_t* x, int64_t rows, float* y, Epilogue epilogue = Epilogue::None) const;
+
   static int64_t padded_rows(int64_t rows);
   // Bytes held by the packed weight (for memory reports).
   size_t weight_bytes() const;
@@ -44,7 +49,8 @@ class Linear {
     dnnl::matmul primitive;
     dnnl::memory::desc src, dst;
   };
-  const Cached& primitive_for(int64_t rows, Epilogue epilogue) const;
+  const Cached& primitive_for(int64_t rows, Epilogue epilogue, bool bf16_output) const;
+  void execute(const Cached& c, const void* x, void* y) const;
   void forward_int8(const float* x, int64_t rows, float* y, const Cached& c) const;
 
   int64_t in_ = 0, out_ = 0;
