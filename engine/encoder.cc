@@ -248,6 +248,7 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
     settings.window = windowed ? ao.window : 0;
     settings.logn_base = logn ? ao.logn_base : 0.0;
     settings.logn_at_least_one = ao.logn_at_least_one;
+    settings.bf16_gemms = w.qkv.precision() == Precision::BF16 || (w.qkv.precision() == Precision::Int8 && cpu_has_bf16());
     AttentionEntropy entropy;
 
     const float* attention_input = x.data();

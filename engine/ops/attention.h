@@ -26,6 +26,9 @@ struct AttentionSettings {
   int64_t window = 0;      // > 0: |pos_i - pos_j| <= window
   double logn_base = 0.0;  // > 1: logits times log(n)/log(logn_base)
   bool logn_at_least_one = false;
+  // Q K^T and P V in bf16 (f32 accumulation, softmax still f32): what the bf16 and int8 precisions
+  // use, since f32 attention GEMMs would be a fifth of their time.
+  bool bf16_gemms = false;
 };
 
 struct AttentionEntropy {

@@ -23,6 +23,12 @@ dnnl::stream& cpu_stream() {
   return stream;
 }
 
+bool cpu_has_bf16() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  return (isa & bf16) == bf16;
+}
+
 int64_t Linear::padded_rows(int64_t rows) {
   if (rows <= 16) return rows;  // tiny shapes (pooler, heads, one [CLS] row per sequence)
   if (rows <= 256) return (rows + 15) / 16 * 16;

@@ -67,6 +67,9 @@ class Linear {
   mutable std::shared_ptr<std::mutex> cache_mutex_ = std::make_shared<std::mutex>();
 };
 
+// Whether this CPU has native bf16 dot products (AVX512-BF16): without them oneDNN emulates.
+bool cpu_has_bf16();
+
 // The process-wide oneDNN CPU engine and stream.
 dnnl::engine& cpu_engine();
 dnnl::stream& cpu_stream();

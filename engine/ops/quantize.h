@@ -7,6 +7,8 @@ namespace nspbert {
 
 // Round-to-nearest-even f32 -> bf16 (bit pattern), NaN kept quiet.
 void to_bf16(const float* x, uint16_t* out, int64_t n);
+// The same on the calling thread only, for short runs inside an already parallel loop.
+void to_bf16_serial(const float* x, uint16_t* out, int64_t n);
 
 // Dynamic per-tensor asymmetric u8: x ~ scale * (q - zero_point), q in 0..255, the range
 // stretched to include 0 so zero (and padding) is exact. Per tensor rather than per row because
