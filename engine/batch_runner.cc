@@ -51,7 +51,8 @@ static void run_group(const Encoder& encoder, const std::vector<Sequence>& seque
       const int64_t C = static_cast<int64_t>(out.classifier_logits.size()) / B;
       r.classifier_logits.assign(out.classifier_logits.begin() + b * C, out.classifier_logits.begin() + (b + 1) * C);
     }
-    const float* rows = out.last_hidden.data() + b * T * H;
+    // last_hidden is empty unless asked for, and offsetting its null data() is undefined.
+    const float* rows = req.want_last_hidden ? out.last_hidden.data() + b * T * H : nullptr;
     if (plan.cls_hidden) r.cls_hidden.assign(rows, rows + H);
     if (plan.mean_hidden) {
       const int64_t n = static_cast<int64_t>(s.ids.size());

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,8 @@ class ConfigReader {
  public:
   ConfigReader(nlohmann::json config, std::string source) : config_(std::move(config)), source_(std::move(source)) {}
   static ConfigReader from_file(const std::filesystem::path& path);
+  // config.json text already in memory (the fuzz target uses it); `source` names it in messages.
+  static ConfigReader from_text(std::string_view text, std::string source);
 
   bool has(const char* field) const { return config_.contains(field) && !config_[field].is_null(); }
   int64_t positive_int(const char* field) const;

@@ -199,7 +199,8 @@ EncoderWeights bind_weights(WeightBinder& bind, const EncoderSpec& spec, const F
 
 Model load_model(const std::filesystem::path& dir, const LoadOptions& options) {
   namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) fail_model("model folder '" + dir.string() + "' does not exist");
+  if (!fs::is_directory(dir))
+    fail_model("model folder '" + dir.string() + "' " + (fs::exists(dir) ? "is not a folder" : "does not exist"));
   set_thread_count(options.threads);
   require_precision_support(options.precision);
   const ConfigReader config = ConfigReader::from_file(dir / "config.json");
@@ -222,7 +223,14 @@ Model load_model(const std::filesystem::path& dir, const LoadOptions& options) {
   model.stored_dtype = store.stored_dtypes();
   model.weight_files = store.files();
   model.encoder = std::make_unique<Encoder>(model.spec, std::move(weights));
-  if (options.need_tokenizer) model.tokenizer = Tokenizer::from_model_dir(dir);
+  if (options.need_tokenizer) {
+    model.tokenizer = Tokenizer::from_model_dir(dir);
+    // A token id past the embedding table would fail every text that contains it.
+    if (model.tokenizer->vocab_size() > static_cast<size_t>(model.spec.vocab_size))
+      fail_model("the vocabulary in " + dir.string() + " has " + std::to_string(model.tokenizer->vocab_size()) +
+                 " tokens but config.json vocab_size is " + std::to_string(model.spec.vocab_size) +
+                 ": they do not belong together");
+  }
   return model;
 }
 

@@ -316,7 +316,9 @@ TEST(ModelLoading, ErrorsNameTheTensorOrField) {
       {"vocab_size", [](auto& c) { c["vocab_size"] = "many"; }},
       {"hidden_size", [](auto& c) { c.erase("hidden_size"); }},
   };
-  for (const auto& [field, edit] : bad_configs) {
+  for (const auto& entry : bad_configs) {
+    const std::string& field = entry.first;  // named, not bound: clang 14 cannot capture a binding
+    const auto& edit = entry.second;
     const fs::path dir = variant("bert-zh-tiny", "cfg_" + field, [&](auto&, auto& c) { edit(c); });
     EXPECT_NE(load_error(dir).find(field), std::string::npos) << field;
     fs::remove_all(dir);

@@ -14,6 +14,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 json read_json(const fs::path& file) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) fail_model(file.string() + " is a directory, not a JSON file");
   std::ifstream in(file, std::ios::binary);
   if (!in) fail_model("cannot read " + file.string());
   try {

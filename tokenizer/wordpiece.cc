@@ -262,7 +262,11 @@ void PieceTable::build(const std::vector<std::pair<std::string_view, int32_t>>& 
   slots_.assign(capacity, Slot{});
   mask_ = capacity - 1;
   longest_key_ = 0;
-  for (const auto& [key, id] : entries) {
+  // Named copies, not a structured binding: clang 14 (the sanitizer/fuzz compiler) cannot capture
+  // structured bindings in a lambda.
+  for (const auto& entry : entries) {
+    const std::string_view key = entry.first;
+    const int32_t id = entry.second;
     const uint64_t hash = hash_bytes(key);
     const auto holds_other_key = [&](const Slot& slot) {
       return slot.id >= 0 && !(slot.hash == hash && std::string_view(slot.data, slot.size) == key);

@@ -1,7 +1,83 @@
 #!/usr/bin/env bash
-# The test command: the GoogleTest suite through ctest (unit, conformance on the copied fixtures,
-# CLI and bad-input tests). Needs build/ from tools/setup.sh.
+# The test command. Needs build/ from tools/setup.sh.
+#  1. the GoogleTest suite through ctest on the Release build in build/ (unit, conformance on the
+#     copied fixtures, CLI and bad-input tests);
+#  2. the same suite built with clang under AddressSanitizer + LeakSanitizer + UBSan in
+#     build-sanitize/, where any sanitizer report fails the run (docs/sanitizers.md);
+#  3. the fuzz targets for FUZZ_SECONDS each, when tools/run_fuzz.sh exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake --build build -j "$(nproc)"
-ctest --test-dir build --output-on-failure -j "$(nproc)"
+root=$PWD
+jobs=$(nproc)
+export OMP_WAIT_POLICY=passive
+
+step_started=$SECONDS
+timings=()
+step() {
+  step_name=$1
+  step_started=$SECONDS
+  echo "== $step_name"
+}
+step_done() {
+  timings+=("$(printf '%-34s %5d s' "$step_name" $((SECONDS - step_started)))")
+  echo "== $step_name: $((SECONDS - step_started)) s"
+}
+
+step "release build (build/)"
+cmake --build build -j "$jobs"
+step_done
+
+step "release tests"
+ctest --test-dir build --output-on-failure -j "$jobs"
+step_done
+
+san=build-sanitize
+# tests/fuzz is another piece of work; configure the fuzz targets only once they exist.
+fuzz=OFF
+[ -f tests/fuzz/CMakeLists.txt ] && fuzz=ON
+step "sanitizer build ($san/, clang)"
+if [ ! -f "$san/CMakeCache.txt" ]; then
+  command -v clang++ >/dev/null || { echo "run_tests.sh: clang++ not found (tools/setup.sh installs it)" >&2; exit 1; }
+  CC=clang CXX=clang++ cmake -S . -B "$san" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNSPBERT_SANITIZE=ON \
+    -DNSPBERT_FUZZ="$fuzz"
+elif ! grep -q "^NSPBERT_FUZZ:BOOL=$fuzz\$" "$san/CMakeCache.txt"; then
+  cmake -S . -B "$san" -DNSPBERT_FUZZ="$fuzz"
+fi
+cmake --build "$san" -j "$jobs" --target nspbert nspbert_tests
+step_done
+
+step "sanitizer tests"
+# Every report aborts the process that made it. Reports also go to files under $reports (log_path),
+# so one from a CLI subprocess whose stderr a test discards, or whose exit code it does not check,
+# is still seen by the guard below.
+reports="$root/$san/sanitizer-reports"
+rm -rf "$reports"
+mkdir -p "$reports"
+supp="$root/tests/sanitizer"
+common="halt_on_error=1:abort_on_error=1:print_summary=1:log_path=$reports/report"
+ctest_log="$root/$san/sanitizer-ctest.log"
+status=0
+ASAN_OPTIONS="$common:detect_leaks=1:strict_string_checks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1" \
+LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0" \
+UBSAN_OPTIONS="$common:print_stacktrace=1" \
+  ctest --test-dir "$san" --output-on-failure -j "$jobs" 2>&1 | tee "$ctest_log" || status=1
+# The guard: a report anywhere (test output, or a report file from any process) fails the step.
+if grep -lE "runtime error|AddressSanitizer|LeakSanitizer" "$reports"/* >/dev/null 2>&1 ||
+   grep -qE "runtime error|ERROR: AddressSanitizer|ERROR: LeakSanitizer" "$ctest_log"; then
+  echo "run_tests.sh: sanitizer findings:" >&2
+  cat "$reports"/* >&2 2>/dev/null || true
+  grep -nE "runtime error|ERROR: AddressSanitizer|ERROR: LeakSanitizer" "$ctest_log" >&2 || true
+  status=1
+fi
+step_done
+[ "$status" -eq 0 ] || { echo "run_tests.sh: sanitizer test run failed" >&2; exit 1; }
+
+if [ -f tools/run_fuzz.sh ]; then
+  step "fuzzing (${FUZZ_SECONDS:-60} s per target)"
+  bash tools/run_fuzz.sh "$san" "${FUZZ_SECONDS:-60}"
+  step_done
+fi
+
+echo
+echo "== timings"
+printf '%s\n' "${timings[@]}"

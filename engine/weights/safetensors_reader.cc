@@ -6,6 +6,7 @@
 #include <set>
 
 #include "engine/error.h"
+#include "engine/json_depth.h"
 
 namespace nspbert::weights {
 
@@ -29,6 +30,8 @@ json parse_header(const std::string& file, const char* begin, size_t length) {
       duplicate = parsed.get<std::string>();
     return true;
   };
+  if (json_nests_deeper_than(std::string_view(begin, length)))
+    fail_model(file + ": header is JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   json header;
   try {
     header = json::parse(begin, begin + length, check_duplicates);
@@ -109,11 +112,15 @@ void check_metadata(const std::string& file, const json& metadata) {
 }  // namespace
 
 CheckpointFile read_safetensors(const std::filesystem::path& path) {
+  std::shared_ptr<const MappedFile> mapping = MappedFile::open(path);
+  CheckpointFile result = parse_safetensors(mapping->bytes(), path.string());
+  result.mapping = std::move(mapping);
+  return result;
+}
+
+CheckpointFile parse_safetensors(std::span<const std::byte> bytes, const std::string& file) {
   CheckpointFile result;
-  result.path = path.string();
-  const std::string& file = result.path;
-  result.mapping = MappedFile::open(path);
-  const auto bytes = result.mapping->bytes();
+  result.path = file;
 
   if (bytes.empty()) fail_model(file + ": file is empty, not a safetensors file");
   if (bytes.size() < 8)

@@ -70,11 +70,15 @@ void gather_strided(const std::byte* base, size_t element_bytes, const PickledTe
 }  // namespace
 
 CheckpointFile read_torch_bin(const std::filesystem::path& path) {
+  std::shared_ptr<const MappedFile> mapping = MappedFile::open(path);
+  CheckpointFile result = parse_torch_bin(mapping->bytes(), path.string());
+  result.mapping = std::move(mapping);
+  return result;
+}
+
+CheckpointFile parse_torch_bin(std::span<const std::byte> bytes, const std::string& file) {
   CheckpointFile result;
-  result.path = path.string();
-  const std::string& file = result.path;
-  result.mapping = MappedFile::open(path);
-  const auto bytes = result.mapping->bytes();
+  result.path = file;
   if (bytes.empty()) fail_model(file + ": file is empty, not a pytorch_model.bin");
   if (!ZipArchive::looks_like_zip(bytes)) fail_not_zip(file, bytes);
 

@@ -160,6 +160,7 @@ void WeightStore::Impl::add_file(CheckpointFile file) {
 void WeightStore::Impl::add_index(const fs::path& file) {
   const std::string index = file.string();
   nlohmann::json json;
+  if (std::error_code ec; fs::is_directory(file, ec)) fail_model(index + ": is a directory, not a shard index");
   try {
     std::ifstream in(file, std::ios::binary);
     if (!in) fail_model(index + ": cannot open");

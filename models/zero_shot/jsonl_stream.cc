@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "engine/error.h"
+#include "engine/json_depth.h"
 
 namespace nspbert::zero_shot {
 
@@ -19,9 +20,14 @@ bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r\n\f\
 JsonlItem parse_jsonl_line(int64_t line_number, std::string_view text) {
   JsonlItem item;
   item.line = line_number;
+  if (json_nests_deeper_than(text)) {
+    item.error = "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    return item;
+  }
   try {
     item.value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, and out_of_range for numbers beyond double ("1e400").
     // nlohmann prefixes "[json.exception.parse_error.101] ": noise for users.
     std::string message = e.what();
     if (const auto close = message.find("] "); message.starts_with("[json.exception.") && close != std::string::npos)
@@ -55,7 +61,10 @@ JsonlReader::JsonlReader(std::istream& in, std::string name) : in_(&in), name_(s
 
 bool JsonlReader::next_line(std::string& line) {
   if (!std::getline(*in_, line)) {
-    if (in_->bad()) fail_input("error while reading " + name_);
+    // std::cin shares stdio's buffer: a read error (standard input is a directory, EIO) shows only
+    // in ferror, and would otherwise pass for the end of the input.
+    if (in_->bad() || (in_ == &std::cin && std::ferror(stdin)))
+      fail_input("error while reading " + name_ + ": " + std::strerror(errno));
     return false;
   }
   ++line_number_;

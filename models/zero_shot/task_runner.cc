@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "engine/error.h"
+#include "models/zero_shot/stop_request.h"
 
 namespace nspbert::zero_shot {
 
@@ -147,7 +148,9 @@ std::vector<LineResult> TaskRunner::score(const std::vector<JsonlItem>& items) c
   try {
     score_valid(valid, texts, pairs, clozes);
   } catch (const Error& e) {
-    if (e.kind() == ErrorKind::Usage) throw;
+    // Usage and model errors are no line's fault (a vocabulary without [CLS], a missing head):
+    // retrying line by line would only repeat them on every line.
+    if (e.kind() == ErrorKind::Usage || e.kind() == ErrorKind::Model) throw;
     // Something in the chunk broke the encoder call: score the lines one by one so only the
     // culprit fails.
     for (size_t i = 0; i < valid.size(); ++i) {
@@ -158,7 +161,7 @@ std::vector<LineResult> TaskRunner::score(const std::vector<JsonlItem>& items) c
       try {
         score_valid(one, t, p, c);
       } catch (const Error& single) {
-        if (single.kind() == ErrorKind::Usage) throw;
+        if (single.kind() == ErrorKind::Usage || single.kind() == ErrorKind::Model) throw;
         valid[i]->error = single.what();
       }
     }
@@ -247,13 +250,21 @@ StreamSummary score_stream(const TaskRunner& runner, JsonlReader& reader, size_t
     ++summary.lines;
     if (!r.error.empty()) ++summary.failed;
   };
+  auto next_chunk = [&] {
+    summary.interrupted = stop_requested();
+    return !summary.interrupted && reader.read_chunk(chunk_lines, items);
+  };
   if (runner.needs_all_scores()) {
     std::vector<LineResult> all;
     int64_t seen = 0;
-    while (reader.read_chunk(chunk_lines, items)) {
+    while (next_chunk()) {
       for (LineResult& r : runner.score(items)) all.push_back(std::move(r));
       seen += static_cast<int64_t>(items.size());
       if (progress) progress->update(seen, reader.bytes_read());
+    }
+    if (summary.interrupted) {
+      if (progress) progress->finish();
+      return summary;
     }
     runner.assign_bins(all);
     for (const LineResult& r : all) {
@@ -262,7 +273,7 @@ StreamSummary score_stream(const TaskRunner& runner, JsonlReader& reader, size_t
     }
     if (chunk_done) chunk_done();
   } else {
-    while (reader.read_chunk(chunk_lines, items)) {
+    while (next_chunk()) {
       for (const LineResult& r : runner.score(items)) {
         count(r);
         emit(r);

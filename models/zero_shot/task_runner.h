@@ -84,11 +84,13 @@ class TaskRunner {
 struct StreamSummary {
   int64_t lines = 0;
   int64_t failed = 0;
+  bool interrupted = false;  // stopped by request_stop() before the input ended
 };
 
 // Reads the rest of `reader` in chunks of `chunk_lines`, scores them and hands every result to
 // `emit` in input order; `chunk_done` runs after each chunk (flush there). Samples-contrast without
 // thresholds keeps every line's score (not its text) until the input ends, then bins and emits.
+// A stop request (stop_request.h) is honoured between chunks; binned samples-contrast then emits nothing.
 StreamSummary score_stream(const TaskRunner& runner, JsonlReader& reader, size_t chunk_lines, Progress* progress,
                            const std::function<void(const LineResult&)>& emit,
                            const std::function<void()>& chunk_done = {});

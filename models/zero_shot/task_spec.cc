@@ -1,5 +1,6 @@
 #include "models/zero_shot/task_spec.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -319,6 +320,8 @@ TaskSpec parse_task_spec(const json& spec, const std::string& source) {
 }
 
 TaskSpec load_task_spec(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) fail_input(file.string() + ": is a directory, not a task spec");
   std::ifstream in(file, std::ios::binary);
   if (!in) fail_input(file.string() + ": cannot open the task spec");
   const std::string text((std::istreambuf_iterator<char>(in)), {});

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <numeric>
@@ -56,6 +57,8 @@ Thresholds Thresholds::from_json(const json& value, const std::string& source) {
 }
 
 Thresholds Thresholds::load(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail_input(path + ": is a directory, not a thresholds file");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail_input(path + ": cannot open the thresholds file");
   const std::string text((std::istreambuf_iterator<char>(in)), {});

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -38,6 +39,8 @@ std::string trimmed(const std::string& s) {
 std::vector<Label> read_labels(const ClassifyArgs& args) {
   std::vector<std::string> words;
   if (!args.labels_file.empty()) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(args.labels_file, ec)) fail_input(args.labels_file + ": is a directory, not a labels file");
     std::ifstream in(args.labels_file, std::ios::binary);
     if (!in) fail_input(args.labels_file + ": cannot open the labels file");
     for (std::string line; std::getline(in, line);)

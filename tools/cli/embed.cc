@@ -4,6 +4,7 @@
 #include "engine/error.h"
 #include "engine/similarity/sentence_vectors.h"
 #include "tools/cli/command.h"
+#include "tools/cli/interrupt.h"
 #include "tools/cli/model_options.h"
 #include "tools/cli/text_input.h"
 
@@ -33,7 +34,9 @@ int run(const EmbedArgs& args) {
   bool any_failed = false;
 
   std::vector<InputRecord> records;
-  while (stream.next_chunk(kChunk, records)) {
+  size_t written = 0;
+  const InterruptGuard guard;
+  while (!interrupted() && stream.next_chunk(kChunk, records)) {
     std::vector<nlohmann::json> results(records.size());
     std::vector<Sequence> sequences;
     std::vector<size_t> slot;  // result index of each sequence
@@ -58,7 +61,9 @@ int run(const EmbedArgs& args) {
       results[slot[n]]["embedding"] = std::vector<float>(vectors.row(n), vectors.row(n) + vectors.dim);
     for (const auto& r : results) writer.add(r);
     writer.flush();
+    written += results.size();
   }
+  if (interrupted()) return report_interrupted(written, "they are complete on standard output, the rest of the input was not read");
   builder.print_notes();
   writer.finish();
   return any_failed ? 1 : 0;

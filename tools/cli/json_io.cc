@@ -1,5 +1,6 @@
 #include "tools/cli/json_io.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -13,6 +14,8 @@ nlohmann::json read_json_file(const std::string& path) {
   if (path == "-") {
     text.assign(std::istreambuf_iterator<char>(std::cin), {});
   } else {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) fail_input(path + ": is a directory, not a JSON file");
     std::ifstream file(path, std::ios::binary);
     if (!file) fail_input(path + ": cannot open");
     text.assign(std::istreambuf_iterator<char>(file), {});
@@ -31,7 +34,8 @@ std::vector<std::vector<int64_t>> int_matrix(const nlohmann::json& value, const 
     const auto& row = value[b];
     if (!row.is_array()) fail_input("'" + field + "' row " + std::to_string(b) + " is not an array");
     if (b == 0) width = row.size();
-    if (row.size() != width || width == 0)
+    if (width == 0) fail_input("'" + field + "' row 0 is empty");
+    if (row.size() != width)
       fail_input("'" + field + "' rows have different lengths (row " + std::to_string(b) + " has " +
                  std::to_string(row.size()) + ", row 0 has " + std::to_string(width) + ")");
     std::vector<int64_t> out;

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <map>
 #include <new>
+#include <string>
 
 #include "engine/error.h"
 #include "tools/cli/command.h"
@@ -20,6 +21,13 @@ bool register_command(Command command) {
 
 const std::vector<Command>& registered_commands() { return registry(); }
 
+// Every error is one stderr line, even when the message quotes a path or a value holding line breaks.
+static std::string one_line(std::string message) {
+  for (char& c : message)
+    if (c == '\n' || c == '\r') c = ' ';
+  return message;
+}
+
 }  // namespace nspbert::cli
 
 int main(int argc, char** argv) {
@@ -34,8 +42,22 @@ int main(int argc, char** argv) {
       runners[sub] = command.setup(*sub);
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "nspbert: internal error while setting up commands: %s\n", e.what());
+    std::fprintf(stderr, "nspbert: internal error while setting up commands: %s\n", cli::one_line(e.what()).c_str());
     return 4;
+  }
+  // CLI11 would only say "A subcommand is required" for a mistyped command name.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const auto& command : cli::registered_commands()) {
+      names += (names.empty() ? "" : ", ") + command.name;
+      known = known || command.name == argv[1];
+    }
+    if (!known) {
+      std::fprintf(stderr, "nspbert: usage error: unknown command '%s' (commands: %s)\n", cli::one_line(argv[1]).c_str(),
+                   names.c_str());
+      return 2;
+    }
   }
   try {
     app.parse(argc, argv);
@@ -46,22 +68,20 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string message = e.what();
-    for (char& c : message) if (c == '\n') c = ' ';
-    std::fprintf(stderr, "nspbert: usage error: %s (see nspbert --help)\n", message.c_str());
+    std::fprintf(stderr, "nspbert: usage error: %s (see nspbert --help)\n", cli::one_line(e.what()).c_str());
     return 2;
   }
   try {
     for (CLI::App* sub : app.get_subcommands()) return runners.at(sub)();
     return 2;
   } catch (const Error& e) {
-    std::fprintf(stderr, "nspbert: error: %s\n", e.what());
+    std::fprintf(stderr, "nspbert: error: %s\n", cli::one_line(e.what()).c_str());
     return e.exit_code();
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "nspbert: error: out of memory\n");
     return 4;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "nspbert: internal error: %s\n", e.what());
+    std::fprintf(stderr, "nspbert: internal error: %s\n", cli::one_line(e.what()).c_str());
     return 4;
   }
 }

@@ -6,6 +6,7 @@
 #include "engine/error.h"
 #include "engine/ops/softmax.h"
 #include "tools/cli/command.h"
+#include "tools/cli/interrupt.h"
 #include "tools/cli/model_options.h"
 #include "tools/cli/text_input.h"
 
@@ -60,7 +61,9 @@ int run(const PairScoreArgs& args) {
   bool any_failed = false;
 
   std::vector<InputRecord> records;
-  while (stream.next_chunk(kChunk, records)) {
+  size_t written = 0;
+  const InterruptGuard guard;
+  while (!interrupted() && stream.next_chunk(kChunk, records)) {
     std::vector<nlohmann::json> results(records.size());
     std::vector<Sequence> sequences;
     std::vector<size_t> slot;
@@ -84,7 +87,9 @@ int run(const PairScoreArgs& args) {
     for (size_t n = 0; n < slot.size(); ++n) results[slot[n]].update(scores(out[n].classifier_logits));
     for (const auto& r : results) writer.add(r);
     writer.flush();
+    written += results.size();
   }
+  if (interrupted()) return report_interrupted(written, "they are complete on standard output, the rest of the input was not read");
   builder.print_notes();
   writer.finish();
   return any_failed ? 1 : 0;

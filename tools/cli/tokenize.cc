@@ -11,8 +11,10 @@
 #include <string>
 
 #include "engine/error.h"
+#include "models/zero_shot/jsonl_stream.h"
 #include "tokenizer/tokenizer.h"
 #include "tools/cli/command.h"
+#include "tools/cli/interrupt.h"
 
 namespace nspbert::cli {
 namespace {
@@ -26,6 +28,7 @@ struct TokenizeOptions {
   bool lowercase = true;
   std::string input;
   std::string output;
+  bool resume = false;
   std::string field = "text";
   std::string pair_field;
   bool special_tokens = false;
@@ -156,7 +159,7 @@ class LineTokenizer {
     json request;
     try {
       request = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers past double ("1e400")
       throw LineError{"not valid JSON: " + without_exception_id(e.what())};
     }
     if (!request.is_object()) throw LineError{"expected a JSON object such as {\"" + options_.field + "\": \"...\"}"};
@@ -177,44 +180,6 @@ class LineTokenizer {
   size_t max_length_ = 0;
 };
 
-class Output {
- public:
-  explicit Output(const std::string& path) : path_(path.empty() ? "standard output" : path) {
-    file_ = path.empty() ? stdout : std::fopen(path.c_str(), "wb");
-    if (!file_) fail_input("cannot write " + path + ": " + std::strerror(errno));
-  }
-  ~Output() {
-    if (file_ && file_ != stdout) std::fclose(file_);
-  }
-
-  // Lines are appended here and written out in large blocks.
-  std::string& buffer() { return buffer_; }
-  void line_done() {
-    if (buffer_.size() >= kFlushBytes) flush();
-  }
-
-  void finish() {
-    flush();
-    if (std::fflush(file_) != 0 || std::ferror(file_)) {
-      fail_input("cannot write " + path_ + ": " + std::strerror(errno));
-    }
-  }
-
- private:
-  static constexpr size_t kFlushBytes = 1 << 16;
-
-  void flush() {
-    if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
-      fail_input("cannot write " + path_ + ": " + std::strerror(errno));
-    }
-    buffer_.clear();
-  }
-
-  std::string path_;
-  std::FILE* file_ = nullptr;
-  std::string buffer_;
-};
-
 int run(const TokenizeOptions& options) {
   if (options.model_dir.empty() && options.vocab_file.empty()) fail_usage("tokenize needs --model DIR or --vocab FILE");
   auto tokenizer = options.model_dir.empty() ? Tokenizer::from_vocab(options.vocab_file, options.lowercase)
@@ -228,26 +193,42 @@ int run(const TokenizeOptions& options) {
     if (!file) fail_input("cannot read " + options.input + ": " + std::strerror(errno));
   }
   std::istream& in = options.input.empty() ? std::cin : file;
-  Output out(options.output);
+  zero_shot::OutputFile out(options.output, options.resume);
+  size_t to_skip = out.resumed_lines();
+  size_t written = out.resumed_lines();
+  bool any_failed = out.resumed_errors() > 0;
 
-  bool any_failed = false;
-  std::string line;
-  for (size_t line_number = 1; std::getline(in, line); ++line_number) {
+  const InterruptGuard guard;
+  std::string line, result;
+  for (size_t line_number = 1; !interrupted() && std::getline(in, line); ++line_number) {
     if (is_blank(line)) continue;
-    const size_t line_start = out.buffer().size();
+    if (to_skip > 0) {
+      --to_skip;
+      continue;
+    }
+    result.clear();
     try {
-      line_tokenizer.process(line, out.buffer());
+      line_tokenizer.process(line, result);
     } catch (const LineError& e) {
       any_failed = true;
-      out.buffer().resize(line_start);
-      out.buffer() += ordered_json{{"line", line_number}, {"error", e.message}}.dump(-1, ' ', false,
-                                                                                   json::error_handler_t::replace);
-      out.buffer() += '\n';
+      result = ordered_json{{"line", line_number}, {"error", e.message}}.dump(-1, ' ', false, json::error_handler_t::replace);
     }
-    out.line_done();
+    if (!result.empty() && result.back() == '\n') result.pop_back();
+    out.write_line(result);
+    ++written;
   }
-  if (in.bad()) fail_input("error while reading " + (options.input.empty() ? "standard input" : options.input));
-  out.finish();
+  const std::string input_name = options.input.empty() ? "standard input" : options.input;
+  if (in.bad()) fail_input("error while reading " + input_name);
+  if (to_skip > 0)
+    fail_input(options.output + " already holds " + std::to_string(out.resumed_lines()) + " lines but " + input_name +
+               " has only " + std::to_string(out.resumed_lines() - to_skip) + " non-blank lines: it belongs to another input");
+  if (interrupted()) {
+    out.flush();
+    return report_interrupted(written, options.output.empty()
+                                           ? "they are complete on standard output (with --output FILE, --resume continues a run)"
+                                           : "rerun with --resume to continue");
+  }
+  out.commit();
   return any_failed ? 1 : 0;
 }
 
@@ -262,7 +243,10 @@ Runner setup(CLI::App& sub) {
                "With --vocab: lower-case and strip accents (default --lower), or keep case")
       ->needs(vocab);
   sub.add_option("--input", options->input, "JSONL input, one {\"text\": ...} per line (default: standard input)");
-  sub.add_option("--output", options->output, "Where to write the JSONL results (default: standard output)");
+  sub.add_option("--output", options->output,
+                 "Write the JSONL results here (via FILE.partial, renamed when complete) instead of standard output");
+  sub.add_flag("--resume", options->resume,
+               "Continue an interrupted --output: keep its complete lines, skip as many non-blank input lines");
   sub.add_option("--field", options->field, "Name of the text field")->capture_default_str();
   sub.add_option("--pair-field", options->pair_field,
                  "Second text field: encode [CLS] A [SEP] B [SEP] and also print type_ids");

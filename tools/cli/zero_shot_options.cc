@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "engine/error.h"
+#include "tools/cli/interrupt.h"
 
 namespace nspbert::cli {
 
@@ -100,9 +101,22 @@ int write_results(const TaskRunner& runner, JsonlReader& reader, const std::stri
   }
   if (!header.empty()) out.write_line(header);
   Progress progress(reader.total_bytes(), Progress::stderr_is_terminal());
+  const InterruptGuard guard;
   const StreamSummary summary = score_stream(
       runner, reader, chunk_size, &progress, [&](const LineResult& r) { out.write_line(render(r)); },
       [&] { out.flush(); });
+  if (summary.interrupted || interrupted()) {
+    // Not committed: FILE.partial keeps its complete lines for --resume.
+    out.flush();
+    const size_t written = out.resumed_lines() + static_cast<size_t>(summary.lines);
+    if (runner.needs_all_scores())
+      return report_interrupted(written, "equal-size bins need every score: rerun, or give --thresholds to make the run resumable");
+    if (output.empty())
+      return report_interrupted(written, "they are complete on standard output (with --output FILE, --resume continues a run)");
+    if (!header.empty() || !footer.empty())
+      return report_interrupted(written, OutputFile::partial_path(output) + " holds them, but only --format jsonl can be resumed");
+    return report_interrupted(written, "rerun with --resume to continue");
+  }
   if (!footer.empty()) out.write_line(footer);
   out.commit();
   const int64_t failed = summary.failed + static_cast<int64_t>(out.resumed_errors());
