@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <span>
 #include <sstream>
@@ -20,6 +21,7 @@
 #include "models/config_reader.h"
 #include "models/model.h"
 #include "models/zero_shot/jsonl_stream.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 
@@ -148,6 +150,28 @@ TEST(FuzzRegression, DeeplyNestedJsonlLineIsALineError) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out),
             nlohmann::json::parse(R"({"line": 1, "error": "JSON nested deeper than 100 levels"})"));
+}
+
+// Found by reading the code after the fuzzing: the tokenizer.json normalizer walk recursed once per
+// nesting level, so a deep "Sequence" chain segfaulted `nspbert tokenize`.
+TEST(FuzzRegression, DeeplyNestedTokenizerJsonIsRefused) {
+  const fs::path dir = fs::temp_directory_path() / ("nspbert_deep_tokenizer_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const auto& entry : fs::directory_iterator(kZh)) fs::copy_file(entry.path(), dir / entry.path().filename());
+  const int levels = 200000;
+  std::string text = "{\"normalizer\":";
+  for (int i = 0; i < levels; ++i) text += "{\"type\":\"Sequence\",\"normalizers\":[";
+  text += "{\"type\":\"BertNormalizer\"}";
+  for (int i = 0; i < levels; ++i) text += "]}";
+  text += "}";
+  std::FILE* f = std::fopen((dir / "tokenizer.json").c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
+  const std::string message = error_of([&] { nspbert::Tokenizer::from_model_dir(dir); });
+  EXPECT_EQ(message, (dir / "tokenizer.json").string() + " nests deeper than 100 levels");
+  expect_one_line(message);
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -173,7 +173,8 @@ class SimilarityCli : public ::testing::Test {
   // `nspbert forward` on one tokenised sequence.
   json forward(const std::string& model, const json& encoded, const std::string& extra = "") const {
     json request = {{"input_ids", {encoded["ids"]}}};
-    if (encoded.contains("type_ids")) request["token_type_ids"] = {encoded["type_ids"]};
+    // json::array, not `= {x}`: clang reads that as a copy of x, gcc as [x].
+    if (encoded.contains("type_ids")) request["token_type_ids"] = json::array({encoded["type_ids"]});
     write_file(dir_ / "request.json", request.dump());
     const CliResult r =
         run("forward --no-stats --model " + quote(model) + " --input " + quote((dir_ / "request.json").string()) +

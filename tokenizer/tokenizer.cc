@@ -1,9 +1,12 @@
 #include "tokenizer/tokenizer.h"
 
 #include <fstream>
+#include <iterator>
+#include <string>
 #include <nlohmann/json.hpp>
 
 #include "engine/error.h"
+#include "engine/json_depth.h"
 #include "tokenizer/sentencepiece_tokenizer.h"
 #include "tokenizer/wordpiece.h"
 
@@ -18,8 +21,12 @@ json read_json(const fs::path& file) {
   if (fs::is_directory(file, ec)) fail_model(file.string() + " is a directory, not a JSON file");
   std::ifstream in(file, std::ios::binary);
   if (!in) fail_model("cannot read " + file.string());
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Walking the normalizer tree recurses once per level: refuse absurd nesting up front.
+  if (json_nests_deeper_than(text))
+    fail_model(file.string() + " nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   try {
-    return json::parse(in);
+    return json::parse(text);
   } catch (const json::exception& e) {
     fail_model(file.string() + " is not valid JSON: " + e.what());
   }

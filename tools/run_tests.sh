@@ -7,11 +7,9 @@
 #  3. the fuzz targets for FUZZ_SECONDS each, when tools/run_fuzz.sh exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 jobs=$(nproc)
 export OMP_WAIT_POLICY=passive
 
-step_started=$SECONDS
 timings=()
 step() {
   step_name=$1
@@ -19,19 +17,29 @@ step() {
   echo "== $step_name"
 }
 step_done() {
-  timings+=("$(printf '%-34s %5d s' "$step_name" $((SECONDS - step_started)))")
+  timings+=("$(printf '%-36s %5d s' "$step_name" $((SECONDS - step_started)))")
   echo "== $step_name: $((SECONDS - step_started)) s"
 }
+print_timings() {
+  echo
+  echo "== timings"
+  [ ${#timings[@]} -eq 0 ] || printf '%s\n' "${timings[@]}"
+  printf '%-36s %5d s\n' "total" "$SECONDS"
+}
+trap print_timings EXIT
 
-step "release build (build/)"
-cmake --build build -j "$jobs"
+# Other folders for the two builds, e.g. to leave a shared tree's build/ alone.
+release=${NSPBERT_BUILD_DIR:-build}
+san=${NSPBERT_SANITIZE_BUILD_DIR:-build-sanitize}
+
+step "release build ($release/)"
+cmake --build "$release" -j "$jobs"
 step_done
 
 step "release tests"
-ctest --test-dir build --output-on-failure -j "$jobs"
+ctest --test-dir "$release" --output-on-failure -j "$jobs"
 step_done
 
-san=build-sanitize
 # tests/fuzz is another piece of work; configure the fuzz targets only once they exist.
 fuzz=OFF
 [ -f tests/fuzz/CMakeLists.txt ] && fuzz=ON
@@ -50,15 +58,13 @@ step "sanitizer tests"
 # Every report aborts the process that made it. Reports also go to files under $reports (log_path),
 # so one from a CLI subprocess whose stderr a test discards, or whose exit code it does not check,
 # is still seen by the guard below.
-reports="$root/$san/sanitizer-reports"
+reports="$(realpath -m "$san")/sanitizer-reports"
 rm -rf "$reports"
 mkdir -p "$reports"
-supp="$root/tests/sanitizer"
-common="halt_on_error=1:abort_on_error=1:print_summary=1:log_path=$reports/report"
-ctest_log="$root/$san/sanitizer-ctest.log"
+common="halt_on_error=1:abort_on_error=1:log_path=$reports/report"
+ctest_log="$(realpath -m "$san")/sanitizer-ctest.log"
 status=0
 ASAN_OPTIONS="$common:detect_leaks=1:strict_string_checks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1" \
-LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0" \
 UBSAN_OPTIONS="$common:print_stacktrace=1" \
   ctest --test-dir "$san" --output-on-failure -j "$jobs" 2>&1 | tee "$ctest_log" || status=1
 # The guard: a report anywhere (test output, or a report file from any process) fails the step.
@@ -77,7 +83,3 @@ if [ -f tools/run_fuzz.sh ]; then
   bash tools/run_fuzz.sh "$san" "${FUZZ_SECONDS:-60}"
   step_done
 fi
-
-echo
-echo "== timings"
-printf '%s\n' "${timings[@]}"
