@@ -40,16 +40,13 @@ step "release tests"
 ctest --test-dir "$release" --output-on-failure -j "$jobs"
 step_done
 
-# tests/fuzz is another piece of work; configure the fuzz targets only once they exist.
-fuzz=OFF
-[ -f tests/fuzz/CMakeLists.txt ] && fuzz=ON
+# One clang build serves the sanitized suite and the fuzz targets (tests/fuzz, tools/run_fuzz.sh).
 step "sanitizer build ($san/, clang)"
 if [ ! -f "$san/CMakeCache.txt" ]; then
   command -v clang++ >/dev/null || { echo "run_tests.sh: clang++ not found (tools/setup.sh installs it)" >&2; exit 1; }
-  CC=clang CXX=clang++ cmake -S . -B "$san" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNSPBERT_SANITIZE=ON \
-    -DNSPBERT_FUZZ="$fuzz"
-elif ! grep -q "^NSPBERT_FUZZ:BOOL=$fuzz\$" "$san/CMakeCache.txt"; then
-  cmake -S . -B "$san" -DNSPBERT_FUZZ="$fuzz"
+  CC=clang CXX=clang++ cmake -S . -B "$san" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNSPBERT_SANITIZE=ON -DNSPBERT_FUZZ=ON
+elif ! grep -q "^NSPBERT_FUZZ:BOOL=ON\$" "$san/CMakeCache.txt"; then
+  cmake -S . -B "$san" -DNSPBERT_FUZZ=ON
 fi
 cmake --build "$san" -j "$jobs" --target nspbert nspbert_tests
 step_done
