@@ -88,14 +88,14 @@ double dot(const float* a, const float* b, int64_t n) {
 }
 
 // Accumulates the statistics of one layer step x_t -> x_{t+1} over attended rows.
-void accumulate_step(StreamStats& stats, const PackedBatch& p, const std::vector<float>& before,
-                     const std::vector<float>& after, int64_t hidden, int64_t layer) {
+void accumulate_step(StreamStats& stats, const PackedBatch& p, const float* before, const float* after,
+                     int64_t hidden, int64_t layer) {
   double rel = 0, cosine = 0;
 #pragma omp parallel for reduction(+ : rel, cosine)
   for (int64_t r = 0; r < p.rows; ++r) {
     if (!p.layout.is_key[r]) continue;
-    const float* a = before.data() + r * hidden;
-    const float* b = after.data() + r * hidden;
+    const float* a = before + r * hidden;
+    const float* b = after + r * hidden;
     double diff = 0;
     for (int64_t i = 0; i < hidden; ++i) diff += (static_cast<double>(b[i]) - a[i]) * (static_cast<double>(b[i]) - a[i]);
     const double na = std::sqrt(dot(a, a, hidden)), nb = std::sqrt(dot(b, b, hidden));
@@ -106,13 +106,30 @@ void accumulate_step(StreamStats& stats, const PackedBatch& p, const std::vector
   stats.cosine_next_sum[layer] += cosine;
 }
 
-void accumulate_norm(StreamStats& stats, const PackedBatch& p, const std::vector<float>& x, int64_t hidden,
-                     int64_t index) {
+void accumulate_norm(StreamStats& stats, const PackedBatch& p, const float* x, int64_t hidden, int64_t index) {
   double total = 0;
 #pragma omp parallel for reduction(+ : total)
   for (int64_t r = 0; r < p.rows; ++r)
-    if (p.layout.is_key[r]) total += std::sqrt(dot(x.data() + r * hidden, x.data() + r * hidden, hidden));
+    if (p.layout.is_key[r]) total += std::sqrt(dot(x + r * hidden, x + r * hidden, hidden));
   stats.norm_sum[index] += total;
+}
+
+// Working buffers kept per thread across forward calls: fresh multi-megabyte vectors cost a page
+// fault per 4 KB page and a memset on every call, serial work that left the other core idle.
+struct ForwardScratch {
+  std::vector<float> x, embeddings, normed, qkv, context, ffn, previous;
+  std::vector<uint16_t> ffn_bf16;
+};
+
+template <typename T>
+T* at_least(std::vector<T>& buffer, int64_t count) {
+  if (buffer.size() < static_cast<size_t>(count)) buffer.resize(count);
+  return buffer.data();
+}
+
+// Padded tail rows [rows, padded_rows) of a GEMM input: zero, so stale values never reach a kernel.
+void zero_tail(float* buffer, int64_t rows, int64_t padded_rows, int64_t width) {
+  std::fill(buffer + rows * width, buffer + padded_rows * width, 0.0f);
 }
 
 }  // namespace
@@ -176,14 +193,16 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
   const int64_t H = spec_.hidden, E = spec_.embedding_size, I = spec_.intermediate;
   const int64_t R = Linear::padded_rows(p.rows);
 
+  thread_local ForwardScratch scratch;
   // Embeddings (width E), then the optional norm and projection to H.
-  std::vector<float> x(R * std::max(H, E), 0.0f);
+  float* const x = at_least(scratch.x, R * std::max(H, E));
   {
-    std::vector<float> emb(R * E, 0.0f);
+    float* const emb = at_least(scratch.embeddings, R * E);
+    zero_tail(emb, p.rows, R, E);
 #pragma omp parallel for
     for (int64_t r = 0; r < p.rows; ++r) {
       const int64_t i = p.source[r];
-      float* row = emb.data() + r * E;
+      float* row = emb + r * E;
       const float* word = weights_.word_embeddings.data() + static_cast<int64_t>(in.ids[i]) * E;
       std::copy(word, word + E, row);
       const int64_t type = in.type_ids.empty() ? 0 : in.type_ids[i];
@@ -191,20 +210,20 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
       if (spec_.position_kind == PositionKind::Absolute)
         add_row(row, weights_.position_embeddings.data() + p.layout.positions[r] * E, E);
     }
-    if (weights_.embedding_norm) normalize_rows(*weights_.embedding_norm, emb.data(), emb.data(), p.rows, E);
+    if (weights_.embedding_norm) normalize_rows(*weights_.embedding_norm, emb, emb, p.rows, E);
     if (weights_.embedding_projection)
-      weights_.embedding_projection->forward(emb.data(), p.rows, x.data());
+      weights_.embedding_projection->forward(emb, p.rows, x);
     else
-      std::copy(emb.begin(), emb.end(), x.begin());
+      std::copy(emb, emb + R * E, x);
+    zero_tail(x, p.rows, R, H);
   }
-  x.resize(R * H);
 
   EncoderOutput out;
   out.batch = in.batch;
   out.seq_len = in.seq_len;
   out.hidden = H;
   StreamStats& stats = out.stats;
-  std::vector<float> previous;
+  float* const previous = req.want_stats ? at_least(scratch.previous, p.rows * H) : nullptr;
   if (req.want_stats) {
     stats.norm_sum.assign(spec_.layers + 1, 0.0);
     stats.relative_update_sum.assign(spec_.layers, 0.0);
@@ -220,12 +239,16 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
     placement = placement == NormPlacement::Pre ? NormPlacement::Post : NormPlacement::Pre;
   const float alpha = req.ablation.residual_scale;
 
-  std::vector<float> normed(placement == NormPlacement::Pre ? R * H : 0, 0.0f);
+  float* const normed = placement == NormPlacement::Pre ? at_least(scratch.normed, R * H) : nullptr;
+  if (normed) zero_tail(normed, p.rows, R, H);
   // A bf16 FFN keeps its intermediate in bf16: the second GEMM would narrow it anyway.
   const bool bf16_intermediate = !weights_.layers.empty() && weights_.layers.front().ffn_in.precision() == Precision::BF16 &&
                                  weights_.layers.front().ffn_out.precision() == Precision::BF16;
-  std::vector<float> qkv(R * 3 * H, 0.0f), context(R * H, 0.0f), ffn(bf16_intermediate ? 0 : R * I, 0.0f);
-  std::vector<uint16_t> ffn_bf16(bf16_intermediate ? R * I : 0, 0);
+  float* const qkv = at_least(scratch.qkv, R * 3 * H);
+  float* const context = at_least(scratch.context, R * H);
+  zero_tail(context, p.rows, R, H);
+  float* const ffn = bf16_intermediate ? nullptr : at_least(scratch.ffn, R * I);
+  uint16_t* const ffn_bf16 = bf16_intermediate ? at_least(scratch.ffn_bf16, R * I) : nullptr;
   const bool rotary = spec_.position_kind == PositionKind::Rotary;
 
   // When only [CLS]-based heads are wanted, the last layer needs keys and values for every row
@@ -233,13 +256,13 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
   const bool cls_only_last_layer = !req.want_last_hidden && req.mlm_positions.empty() && !req.want_stats;
   const int64_t B = in.batch, PB = Linear::padded_rows(B);
   std::vector<float> cls_x, cls_context;
-  float* stream = x.data();  // the rows the heads read
+  float* stream = x;  // the rows the heads read
   int64_t stream_rows = p.rows;
 
   for (int64_t l = 0; l < spec_.layers; ++l) {
     const LayerWeights& w = weights_.layers[l];
     const bool last = l + 1 == spec_.layers;
-    if (req.want_stats) previous.assign(x.begin(), x.begin() + p.rows * H);
+    if (req.want_stats) std::copy(x, x + p.rows * H, previous);
 
     AttentionSettings settings;
     const AttentionOptions& ao = req.attention;
@@ -251,26 +274,26 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
     settings.bf16_gemms = w.qkv.precision() == Precision::BF16 || (w.qkv.precision() == Precision::Int8 && cpu_has_bf16());
     AttentionEntropy entropy;
 
-    const float* attention_input = x.data();
+    const float* attention_input = x;
     if (placement == NormPlacement::Pre) {
-      normalize_rows(w.attention_norm, x.data(), normed.data(), p.rows, H);
-      attention_input = normed.data();
+      normalize_rows(w.attention_norm, x, normed, p.rows, H);
+      attention_input = normed;
     }
-    w.qkv.forward(attention_input, p.rows, qkv.data());
-    if (rotary) apply_rotary(p.layout, qkv.data(), p.rows, spec_.rotary_value);
+    w.qkv.forward(attention_input, p.rows, qkv);
+    if (rotary) apply_rotary(p.layout, qkv, p.rows, spec_.rotary_value);
     const bool cls_only = last && cls_only_last_layer;
-    self_attention(p.layout, settings, qkv.data(), context.data(), req.want_stats ? &entropy : nullptr, cls_only);
+    self_attention(p.layout, settings, qkv, context, req.want_stats ? &entropy : nullptr, cls_only);
 
-    float* xs = x.data();
-    const float* ctx = context.data();
+    float* xs = x;
+    const float* ctx = context;
     int64_t rows = p.rows;
     if (cls_only) {
       cls_x.assign(PB * H, 0.0f);
       cls_context.assign(PB * H, 0.0f);
       for (int64_t b = 0; b < B; ++b) {
         const int64_t r = p.layout.sequences[b].first_row;
-        std::copy(x.data() + r * H, x.data() + (r + 1) * H, cls_x.data() + b * H);
-        std::copy(context.data() + r * H, context.data() + (r + 1) * H, cls_context.data() + b * H);
+        std::copy(x + r * H, x + (r + 1) * H, cls_x.data() + b * H);
+        std::copy(context + r * H, context + (r + 1) * H, cls_context.data() + b * H);
       }
       xs = cls_x.data();
       ctx = cls_context.data();
@@ -289,18 +312,18 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
 
     const float* ffn_input = xs;
     if (placement == NormPlacement::Pre) {
-      normalize_rows(w.ffn_norm, xs, normed.data(), rows, H);
-      ffn_input = normed.data();
+      normalize_rows(w.ffn_norm, xs, normed, rows, H);
+      ffn_input = normed;
     }
     if (bf16_intermediate)
-      w.ffn_in.forward_bf16_output(ffn_input, rows, ffn_bf16.data(), Epilogue::Activation);
+      w.ffn_in.forward_bf16_output(ffn_input, rows, ffn_bf16, Epilogue::Activation);
     else
-      w.ffn_in.forward(ffn_input, rows, ffn.data(), Epilogue::Activation);
+      w.ffn_in.forward(ffn_input, rows, ffn, Epilogue::Activation);
     scale_residual();  // after the FFN has read its input: under Post-Norm that input is xs
     if (bf16_intermediate)
-      w.ffn_out.forward_bf16_input(ffn_bf16.data(), rows, xs, Epilogue::AddToOutput);
+      w.ffn_out.forward_bf16_input(ffn_bf16, rows, xs, Epilogue::AddToOutput);
     else
-      w.ffn_out.forward(ffn.data(), rows, xs, Epilogue::AddToOutput);
+      w.ffn_out.forward(ffn, rows, xs, Epilogue::AddToOutput);
     if (placement == NormPlacement::Post) normalize_rows(w.ffn_norm, xs, xs, rows, H);
 
     if (req.want_stats) {
@@ -323,13 +346,13 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
     out.last_hidden.assign(in.batch * in.seq_len * H, 0.0f);
     for (int64_t r = 0; r < p.rows; ++r)
       if (p.layout.is_key[r])
-        std::copy(x.data() + r * H, x.data() + (r + 1) * H, out.last_hidden.data() + p.source[r] * H);
+        std::copy(x + r * H, x + (r + 1) * H, out.last_hidden.data() + p.source[r] * H);
   }
 
   if (req.want_pooled || req.want_nsp || req.want_classifier) {
     std::vector<float> cls(PB * H, 0.0f), pooled(PB * H, 0.0f);
     for (int64_t b = 0; b < B; ++b) {
-      const int64_t r = stream == x.data() ? p.layout.sequences[b].first_row : b;
+      const int64_t r = stream == x ? p.layout.sequences[b].first_row : b;
       std::copy(stream + r * H, stream + (r + 1) * H, cls.data() + b * H);
     }
     weights_.pooler->forward(cls.data(), B, pooled.data());
@@ -360,7 +383,7 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
         fail_input("mlm position [" + std::to_string(b) + ", " + std::to_string(t) + "] is outside the batch");
       const int64_t r = row_of[b * in.seq_len + t];
       if (r < 0) fail_input("mlm position [" + std::to_string(b) + ", " + std::to_string(t) + "] is padding");
-      std::copy(x.data() + r * H, x.data() + (r + 1) * H, picked.data() + m * H);
+      std::copy(x + r * H, x + (r + 1) * H, picked.data() + m * H);
     }
     const float* decoder_input = picked.data();
     std::vector<float> transformed;
