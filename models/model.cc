@@ -86,16 +86,33 @@ class WeightBinder {
   bool has(const std::string& name) const { return store_.contains(name); }
 
   std::vector<float> tensor(const std::string& name, std::vector<int64_t> shape) {
+    std::vector<float> values;
+    append(name, shape, values);
+    return values;
+  }
+
+  void append(const std::string& name, const std::vector<int64_t>& shape, std::vector<float>& out) {
     used_.insert(name);
     if (!store_.contains(name)) fail_model("missing tensor '" + name + "' in " + join_files());
-    return store_.read_f32(name, shape);
+    store_.append_f32(name, shape, out);
   }
 
   Linear linear(const std::string& name, int64_t in, int64_t out, bool bias, Activation act = Activation::GeluErf,
                 Precision precision = Precision::F32) {
-    std::vector<float> w = tensor(name + ".weight", {out, in});
-    std::vector<float> b = bias ? tensor(name + ".bias", {out}) : std::vector<float>{};
-    return Linear(in, out, w, b, act, precision);
+    return fused_linear({name}, in, out, bias, act, precision);
+  }
+
+  // Several [out][in] linears stacked along their outputs into one GEMM (Q, K, V). The weights go
+  // through buffers reused from one layer to the next.
+  Linear fused_linear(const std::vector<std::string>& names, int64_t in, int64_t out_each, bool bias, Activation act,
+                      Precision precision) {
+    weight_buffer_.clear();
+    bias_buffer_.clear();
+    for (const std::string& name : names) {
+      append(name + ".weight", {out_each, in}, weight_buffer_);
+      if (bias) append(name + ".bias", {out_each}, bias_buffer_);
+    }
+    return Linear(in, out_each * static_cast<int64_t>(names.size()), weight_buffer_, bias_buffer_, act, precision);
   }
 
   NormWeights layer_norm(const std::string& name, int64_t width) {
@@ -135,6 +152,7 @@ class WeightBinder {
   const FamilyDefinition& family_;
   std::string prefix_;
   std::set<std::string> used_;
+  std::vector<float> weight_buffer_, bias_buffer_;
 };
 
 // The encoder layers' GEMMs run at the requested precision; embeddings, norms and heads stay f32.
@@ -157,17 +175,8 @@ EncoderWeights bind_weights(WeightBinder& bind, const EncoderSpec& spec, const F
     const std::string scope = bind.body("encoder.layer." + std::to_string(l) + ".");
     LayerWeights layer;
     // Q, K, V fused: one [3H, H] GEMM instead of three.
-    std::vector<float> qkv_w, qkv_b;
-    for (const char* part : {"query", "key", "value"}) {
-      const std::string name = scope + "attention.self." + part;
-      auto wpart = bind.tensor(name + ".weight", {H, H});
-      qkv_w.insert(qkv_w.end(), wpart.begin(), wpart.end());
-      if (spec.bias) {
-        auto bpart = bind.tensor(name + ".bias", {H});
-        qkv_b.insert(qkv_b.end(), bpart.begin(), bpart.end());
-      }
-    }
-    layer.qkv = Linear(H, 3 * H, qkv_w, qkv_b, spec.activation, precision);
+    const std::string self = scope + "attention.self.";
+    layer.qkv = bind.fused_linear({self + "query", self + "key", self + "value"}, H, H, spec.bias, spec.activation, precision);
     layer.attention_out = bind.linear(scope + "attention.output.dense", H, H, spec.bias, spec.activation, precision);
     layer.ffn_in = bind.linear(scope + "intermediate.dense", H, I, spec.bias, spec.activation, precision);
     layer.ffn_out = bind.linear(scope + "output.dense", I, H, spec.bias, spec.activation, precision);

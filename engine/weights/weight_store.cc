@@ -256,23 +256,36 @@ std::vector<std::string> WeightStore::names() const {
 size_t WeightStore::size() const { return impl_->tensors.size(); }
 
 std::vector<float> WeightStore::read_f32(std::string_view name, const std::vector<int64_t>& expected_shape) const {
+  std::vector<float> values;
+  append_f32(name, expected_shape, values);
+  return values;
+}
+
+void WeightStore::append_f32(std::string_view name, const std::vector<int64_t>& expected_shape,
+                             std::vector<float>& out) const {
   const TensorInfo& info = with_one_line_errors([&]() -> const TensorInfo& { return impl_->require(name); });
   if (!expected_shape.empty() && info.shape != expected_shape)
     fail_model(info.file + ": tensor '" + weights::one_line(info.name) + "' has shape " + shape_string(info.shape) + ", expected " +
                shape_string(expected_shape));
   const size_t count = static_cast<size_t>(info.numel());
-  std::vector<float> values(count);
-  if (count == 0) return values;
-  switch (info.dtype) {
-    case DType::F32: std::memcpy(values.data(), info.data, count * sizeof(float)); break;
-    case DType::F16: weights::widen_f16(info.data, count, values.data()); break;
-    case DType::BF16: weights::widen_bf16(info.data, count, values.data()); break;
+  if (count == 0) return;
+  const size_t start = out.size();
+  if (info.dtype == DType::F32 && reinterpret_cast<uintptr_t>(info.data) % alignof(float) == 0) {
+    const auto* first = reinterpret_cast<const float*>(info.data);
+    out.insert(out.end(), first, first + count);  // one pass: no zero-filling before the copy
+  } else {
+    out.resize(start + count);
+    float* values = out.data() + start;
+    switch (info.dtype) {
+      case DType::F32: std::memcpy(values, info.data, count * sizeof(float)); break;
+      case DType::F16: weights::widen_f16(info.data, count, values); break;
+      case DType::BF16: weights::widen_bf16(info.data, count, values); break;
+    }
   }
   // Loading reads each tensor once into its packed form: without this, the mapped file stays
   // resident beside that copy and the load peak is twice the weights.
   for (const auto& checkpoint : impl_->checkpoints)
     if (checkpoint.mapping) checkpoint.mapping->release(info.data, info.nbytes);
-  return values;
 }
 
 std::string WeightStore::stored_dtypes() const {
