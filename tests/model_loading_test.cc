@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -188,6 +189,35 @@ TEST(Encoder, ClsOnlyLastLayerGivesTheSameNspLogits) {
   const auto a = model.encoder->forward(in, full), b = model.encoder->forward(in, cls_only);
   ASSERT_EQ(a.nsp_logits.size(), 4u);
   for (size_t i = 0; i < 4; ++i) EXPECT_NEAR(a.nsp_logits[i], b.nsp_logits[i], 1e-5);
+}
+
+// The encoder keeps its working buffers per thread across calls: a forward must give exactly what
+// it gives on a fresh thread, whatever larger or masked batch ran before it on the same thread.
+TEST(Encoder, OutputsDoNotDependOnEarlierCallsOnTheThread) {
+  for (const char* fixture : {"bert-zh-tiny", "megatron-zh-tiny"})
+    for (const Precision precision : {Precision::F32, Precision::BF16, Precision::Int8}) {
+      SCOPED_TRACE(std::string(fixture) + " precision " + std::to_string(static_cast<int>(precision)));
+      const Model model = load_model(kFixtures / "models" / fixture, {0, false, precision});
+      const EncoderInput small = sample_input(model.spec.vocab_size);
+      EncoderInput large;
+      large.batch = 6;
+      large.seq_len = 45;
+      for (int64_t i = 0; i < large.batch * large.seq_len; ++i) {
+        large.ids.push_back(static_cast<int32_t>((7 + i * 131) % model.spec.vocab_size));
+        large.type_ids.push_back(i % large.seq_len > 20 ? 1 : 0);
+        large.attention_mask.push_back(i % large.seq_len < 45 - (i / large.seq_len) * 5 ? 1 : 0);
+      }
+      EncoderOutput fresh, after_large;
+      std::thread([&] { fresh = run_all(model, small); }).join();
+      std::thread([&] {
+        run_all(model, large);
+        after_large = run_all(model, small);
+      }).join();
+      ASSERT_FALSE(fresh.last_hidden.empty());
+      EXPECT_EQ(fresh.last_hidden, after_large.last_hidden);
+      EXPECT_EQ(fresh.nsp_logits, after_large.nsp_logits);
+      EXPECT_EQ(fresh.pooled, after_large.pooled);
+    }
 }
 
 TEST(ModelLoading, WithoutPrefixAndWithLegacyNormNamesLoadsTheSameModel) {
