@@ -136,8 +136,10 @@ void zero_tail(float* buffer, int64_t rows, int64_t padded_rows, int64_t width) 
 
 void StreamStats::merge(const StreamStats& o) {
   auto add = [](auto& a, const auto& b) {
+    if (b.empty()) return;
     if (a.empty()) a.assign(b.size(), 0);
-    for (size_t i = 0; i < b.size() && i < a.size(); ++i) a[i] += b[i];
+    if (a.size() != b.size()) throw Error(ErrorKind::Internal, "merging stream statistics of different depths");
+    for (size_t i = 0; i < b.size(); ++i) a[i] += b[i];
   };
   add(norm_sum, o.norm_sum);
   add(relative_update_sum, o.relative_update_sum);

@@ -145,7 +145,7 @@ TEST_F(BadInput, ModelFoldersWhoseFilesDisagreeOrAreMissing) {
            if (token != "[CLS]" && token != "[SEP]") kept += token + "\n";
          write_file(m / "vocab.txt", kept);
        },
-       {"no [CLS]/[SEP]"}},
+       {"vocab.txt has no [CLS]/[SEP]"}},
       {"no_weights", [](const fs::path& m) { fs::remove(m / "model.safetensors"); },
        {"has no weights", "model.safetensors", "pytorch_model.bin"}},
       {"config_is_a_folder",

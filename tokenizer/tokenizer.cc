@@ -111,13 +111,17 @@ std::unique_ptr<Tokenizer> Tokenizer::from_model_dir(const fs::path& dir) {
     if (fs::exists(tokenizer_file)) {
       apply_tokenizer_json(read_json(tokenizer_file), tokenizer_file, normalization, names);
     }
-    return std::make_unique<WordPieceTokenizer>(WordPieceTokenizer::read_vocab(dir / "vocab.txt"), normalization,
-                                                names);
+    std::unique_ptr<Tokenizer> tokenizer =
+        std::make_unique<WordPieceTokenizer>(WordPieceTokenizer::read_vocab(dir / "vocab.txt"), normalization, names);
+    tokenizer->source_ = (dir / "vocab.txt").string();
+    return tokenizer;
   }
   for (const char* name : {"spiece.model", "sentencepiece.bpe.model"}) {
     if (fs::exists(dir / name)) {
       const bool lowercase = optional_bool(config, "do_lower_case", config_file).value_or(false);
-      return std::make_unique<SentencePieceTokenizer>(dir / name, lowercase);
+      std::unique_ptr<Tokenizer> tokenizer = std::make_unique<SentencePieceTokenizer>(dir / name, lowercase);
+      tokenizer->source_ = (dir / name).string();
+      return tokenizer;
     }
   }
   fail_model("no vocabulary in model folder " + dir.string() +
@@ -127,7 +131,10 @@ std::unique_ptr<Tokenizer> Tokenizer::from_model_dir(const fs::path& dir) {
 std::unique_ptr<Tokenizer> Tokenizer::from_vocab(const fs::path& vocab_txt, bool lower_case) {
   BertNormalization normalization;
   normalization.lowercase = lower_case;
-  return std::make_unique<WordPieceTokenizer>(WordPieceTokenizer::read_vocab(vocab_txt), normalization);
+  std::unique_ptr<Tokenizer> tokenizer =
+      std::make_unique<WordPieceTokenizer>(WordPieceTokenizer::read_vocab(vocab_txt), normalization);
+  tokenizer->source_ = vocab_txt.string();
+  return tokenizer;
 }
 
 Encoding encode(const Tokenizer& tok, std::string_view a, std::optional<std::string_view> b, size_t max_length,
@@ -141,7 +148,8 @@ Encoding encode_tokens(const Tokenizer& tok, std::vector<Token> a, std::optional
                        size_t max_length, Truncation rule) {
   const SpecialTokens& special = tok.special();
   if (special.cls < 0 || special.sep < 0) {
-    fail_model("the vocabulary has no [CLS]/[SEP] tokens to build sequences with");
+    fail_model("the vocabulary " + (tok.source().empty() ? std::string() : tok.source() + " ") +
+               "has no [CLS]/[SEP] tokens to build sequences with");
   }
   const size_t special_count = b ? 3 : 2;
   if (max_length < special_count) {

@@ -35,6 +35,12 @@ class Tokenizer {
   // vocab.txt + tokenizer_config.json (+ tokenizer.json normaliser) or a SentencePiece model.
   static std::unique_ptr<Tokenizer> from_model_dir(const std::filesystem::path& dir);
   static std::unique_ptr<Tokenizer> from_vocab(const std::filesystem::path& vocab_txt, bool lower_case);
+
+  // The file the vocabulary came from (empty when built in memory), for error messages.
+  const std::string& source() const { return source_; }
+
+ private:
+  std::string source_;
 };
 
 enum class Truncation {
