@@ -8,6 +8,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "engine/error.h"
 #include "engine/ops/attention_kernel.h"
 #include "engine/ops/linear.h"
 #include "engine/ops/quantize.h"
@@ -19,37 +20,29 @@ namespace {
 using dnnl::memory;
 using dt = dnnl::memory::data_type;
 
-// Q K^T and P V for one sequence length, all heads at once. f32: strided views straight into the
-// QKV buffer. bf16: head-major contiguous copies, which oneDNN runs on its brgemm kernels.
+// bf16: Q K^T and P V for one sequence length, all heads at once, on head-major contiguous copies,
+// which oneDNN runs on its brgemm kernels.
 struct AttentionGemms {
   dnnl::matmul scores, mix;
   memory::desc q, k_transposed, scores_out, probabilities, v, context;
 };
 
 // `queries` is n, or 1 when only each sequence's first row is needed.
-const AttentionGemms& gemms_for(int64_t hidden, int64_t heads, int64_t n, int64_t queries, bool bf16) {
+const AttentionGemms& bf16_gemms_for(int64_t hidden, int64_t heads, int64_t n, int64_t queries) {
   static std::mutex mutex;
-  static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, bool>, AttentionGemms> cache;
+  static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t>, AttentionGemms> cache;
   std::lock_guard<std::mutex> lock(mutex);
-  const auto key = std::make_tuple(hidden, heads, n, queries, bf16);
+  const auto key = std::make_tuple(hidden, heads, n, queries);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  const int64_t d = hidden / heads, stride = 3 * hidden;
+  const int64_t d = hidden / heads;
   AttentionGemms g;
   g.scores_out = memory::desc({heads, queries, n}, dt::f32, {queries * n, n, 1});
-  g.context = memory::desc({heads, queries, d}, dt::f32, {d, hidden, 1});
-  if (bf16) {
-    g.q = memory::desc({heads, queries, d}, dt::bf16, {queries * d, d, 1});
-    g.k_transposed = memory::desc({heads, d, n}, dt::bf16, {n * d, 1, d});  // K stored [head][key][d]
-    g.probabilities = memory::desc({heads, queries, n}, dt::bf16, {queries * n, n, 1});
-    g.v = memory::desc({heads, n, d}, dt::bf16, {n * d, d, 1});
-    g.context = memory::desc({heads, queries, d}, dt::f32, {queries * d, d, 1});  // scattered after
-  } else {
-    g.q = memory::desc({heads, queries, d}, dt::f32, {d, stride, 1});
-    g.k_transposed = memory::desc({heads, d, n}, dt::f32, {d, 1, stride});
-    g.probabilities = g.scores_out;
-    g.v = memory::desc({heads, n, d}, dt::f32, {d, stride, 1});
-  }
+  g.q = memory::desc({heads, queries, d}, dt::bf16, {queries * d, d, 1});
+  g.k_transposed = memory::desc({heads, d, n}, dt::bf16, {n * d, 1, d});  // K stored [head][key][d]
+  g.probabilities = memory::desc({heads, queries, n}, dt::bf16, {queries * n, n, 1});
+  g.v = memory::desc({heads, n, d}, dt::bf16, {n * d, d, 1});
+  g.context = memory::desc({heads, queries, d}, dt::f32, {queries * d, d, 1});  // scattered after
   g.scores = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(g.q, g.k_transposed, g.scores_out), cpu_engine()));
   g.mix = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(g.probabilities, g.v, g.context), cpu_engine()));
   return cache.emplace(key, std::move(g)).first->second;
@@ -75,39 +68,72 @@ double logit_scale(const AttentionSettings& s, int64_t head_dim, int64_t valid_l
   return scale;
 }
 
+// f32: one task per (sequence, head) in a single parallel loop, each running two single-threaded
+// sgemms on strided views of the QKV buffer with its softmax in between. Per sequence, batched
+// over heads, many short sequences paid two primitive launches and three fork/joins each.
+void attention_f32(const AttentionLayout& layout, const AttentionSettings& settings, const float* qkv, float* context,
+                   AttentionEntropy* entropy, bool first_row_only) {
+  const int64_t H = layout.hidden, heads = layout.heads, d = H / heads;
+  const int64_t tasks = static_cast<int64_t>(layout.sequences.size()) * heads;
+  double entropy_sum = 0;
+  int64_t entropy_count = 0;
+  bool failed = false;
+#pragma omp parallel for schedule(static) reduction(+ : entropy_sum, entropy_count) reduction(|| : failed)
+  for (int64_t task = 0; task < tasks; ++task) {
+    const SequenceRows& seq = layout.sequences[task / heads];
+    const int64_t h = task % heads, n = seq.rows, queries = first_row_only ? 1 : n;
+    thread_local std::vector<float> scores;
+    scores.resize(queries * n);
+    const float* q = qkv + seq.first_row * 3 * H + h * d;
+    failed |= dnnl::sgemm('N', 'T', queries, n, d, 1.0f, q, 3 * H, q + H, 3 * H, 0.0f, scores.data(), n) !=
+              dnnl::status::success;
+    SoftmaxRows rows;
+    rows.scores = scores.data();
+    rows.heads = 1;
+    rows.queries = queries;
+    rows.n = n;
+    rows.positions = layout.positions.data() + seq.first_row;
+    rows.is_key = layout.is_key.data() + seq.first_row;
+    rows.window = settings.window;
+    rows.scale = static_cast<float>(logit_scale(settings, d, seq.valid_length));
+    const SoftmaxEntropy e = masked_softmax_serial(rows, entropy != nullptr);
+    entropy_sum += e.sum;
+    entropy_count += e.count;
+    failed |= dnnl::sgemm('N', 'N', queries, d, n, 1.0f, scores.data(), n, q + 2 * H, 3 * H, 0.0f,
+                          context + seq.first_row * H + h * d, H) != dnnl::status::success;
+  }
+  if (failed) throw Error(ErrorKind::Internal, "oneDNN sgemm failed in attention");
+  if (entropy) {
+    entropy->sum += entropy_sum;
+    entropy->count += entropy_count;
+  }
+}
+
 }  // namespace
 
 void self_attention(const AttentionLayout& layout, const AttentionSettings& settings, const float* qkv,
                     float* context, AttentionEntropy* entropy, bool first_row_only) {
+  if (!settings.bf16_gemms) return attention_f32(layout, settings, qkv, context, entropy, first_row_only);
   const int64_t H = layout.hidden, heads = layout.heads, d = H / heads;
-  thread_local std::vector<float> probabilities;
+  thread_local std::vector<float> probabilities, head_major_context;
   thread_local std::vector<uint16_t> q16, k16, v16, p16;
-  thread_local std::vector<float> head_major_context;
   for (const SequenceRows& seq : layout.sequences) {
     const int64_t n = seq.rows;
     const int64_t queries = first_row_only ? 1 : n;
-    const bool bf16 = settings.bf16_gemms;
-    const AttentionGemms& g = gemms_for(H, heads, n, queries, bf16);
+    const AttentionGemms& g = bf16_gemms_for(H, heads, n, queries);
     probabilities.resize(heads * queries * n);
+    q16.resize(heads * queries * d);
+    k16.resize(heads * n * d);
+    v16.resize(heads * n * d);
+    p16.resize(heads * queries * n);
+    head_major_context.resize(heads * queries * d);
     const float* base = qkv + seq.first_row * 3 * H;
-    void *q_data = const_cast<float*>(base), *k_data = const_cast<float*>(base + H), *v_data = const_cast<float*>(base + 2 * H);
-    if (bf16) {
-      q16.resize(heads * queries * d);
-      k16.resize(heads * n * d);
-      v16.resize(heads * n * d);
-      p16.resize(heads * queries * n);
-      gather_heads_bf16(base, 0, queries, H, heads, q16.data());
-      gather_heads_bf16(base, 1, n, H, heads, k16.data());
-      gather_heads_bf16(base, 2, n, H, heads, v16.data());
-      q_data = q16.data();
-      k_data = k16.data();
-      v_data = v16.data();
-    }
-    memory q(g.q, cpu_engine(), q_data), k(g.k_transposed, cpu_engine(), k_data), v(g.v, cpu_engine(), v_data);
+    gather_heads_bf16(base, 0, queries, H, heads, q16.data());
+    gather_heads_bf16(base, 1, n, H, heads, k16.data());
+    gather_heads_bf16(base, 2, n, H, heads, v16.data());
+    memory q(g.q, cpu_engine(), q16.data()), k(g.k_transposed, cpu_engine(), k16.data()), v(g.v, cpu_engine(), v16.data());
     memory scores(g.scores_out, cpu_engine(), probabilities.data());
-    float* context_rows = context + seq.first_row * H;
-    if (bf16) head_major_context.resize(heads * queries * d);
-    memory out(g.context, cpu_engine(), bf16 ? head_major_context.data() : context_rows);
+    memory out(g.context, cpu_engine(), head_major_context.data());
     g.scores.execute(cpu_stream(), {{DNNL_ARG_SRC, q}, {DNNL_ARG_WEIGHTS, k}, {DNNL_ARG_DST, scores}});
     cpu_stream().wait();
 
@@ -125,21 +151,17 @@ void self_attention(const AttentionLayout& layout, const AttentionSettings& sett
       entropy->sum += e.sum;
       entropy->count += e.count;
     }
-    memory p = scores;
-    if (bf16) {
-      to_bf16(probabilities.data(), p16.data(), heads * queries * n);
-      p = memory(g.probabilities, cpu_engine(), p16.data());
-    }
+    to_bf16(probabilities.data(), p16.data(), heads * queries * n);
+    memory p(g.probabilities, cpu_engine(), p16.data());
     g.mix.execute(cpu_stream(), {{DNNL_ARG_SRC, p}, {DNNL_ARG_WEIGHTS, v}, {DNNL_ARG_DST, out}});
     cpu_stream().wait();
-    if (bf16) {
-      // A strided destination would drop oneDNN to its slower gemm kernel; scatter instead.
-      const float* head_major = head_major_context.data();  // thread_local: take it on this thread
+    // A strided destination would drop oneDNN to its slower gemm kernel; scatter instead.
+    float* context_rows = context + seq.first_row * H;
+    const float* head_major = head_major_context.data();  // thread_local: take it on this thread
 #pragma omp parallel for schedule(static)
-      for (int64_t r = 0; r < queries; ++r)
-        for (int64_t h = 0; h < heads; ++h)
-          std::copy_n(head_major + (h * queries + r) * d, d, context_rows + r * H + h * d);
-    }
+    for (int64_t r = 0; r < queries; ++r)
+      for (int64_t h = 0; h < heads; ++h)
+        std::copy_n(head_major + (h * queries + r) * d, d, context_rows + r * H + h * d);
   }
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // Multi-head self-attention over packed rows: each sequence attends only within itself, at its own
-// length, so padding costs nothing. This file decides shapes and runs the two batched GEMMs
-// (Q K^T and P V, read straight out of the fused QKV buffer); attention_kernel.cc holds the
-// fused scale + mask + window + softmax pass between them.
+// length, so padding costs nothing. This file decides shapes and runs Q K^T and P V (f32: one
+// task per sequence and head on strided views of the fused QKV buffer; bf16: per sequence, all
+// heads at once on head-major copies); attention_kernel.cc holds the fused scale + mask + window +
+// softmax pass between them.
 #include <cstdint>
 #include <vector>
 

@@ -30,54 +30,79 @@ static inline float exp_nonpositive(float x) {
   return biased > 0 ? e_r * two_n : 0.0f;
 }
 
-SoftmaxEntropy masked_softmax(const SoftmaxRows& r, bool with_entropy) {
-  const int64_t n = r.n;
-  double entropy_sum = 0;
-  int64_t entropy_count = 0;
-  bool any_hidden_key = false;
-  for (int64_t j = 0; j < n; ++j) any_hidden_key |= !r.is_key[j];
-  const bool masked = any_hidden_key || r.window > 0;
-#pragma omp parallel for schedule(static) reduction(+ : entropy_sum, entropy_count)
-  for (int64_t hi = 0; hi < r.heads * r.queries; ++hi) {
-    const int64_t i = hi % r.queries;
-    float* s = r.scores + hi * n;
-    constexpr float hidden = -std::numeric_limits<float>::infinity();
-    float max_score = hidden;
-    if (masked) {
-      for (int64_t j = 0; j < n; ++j) {
-        const bool visible = r.is_key[j] && (r.window <= 0 || std::llabs(r.positions[i] - r.positions[j]) <= r.window);
-        s[j] = visible ? s[j] * r.scale : hidden;
-        max_score = std::max(max_score, s[j]);
-      }
-    } else {
-#pragma omp simd reduction(max : max_score)
-      for (int64_t j = 0; j < n; ++j) {
-        s[j] *= r.scale;
-        max_score = std::max(max_score, s[j]);
-      }
-    }
-    if (!std::isfinite(max_score)) {
-      std::fill(s, s + n, 0.0f);  // nothing visible: a zero context, never NaN
-      continue;
-    }
-    float sum = 0;
-#pragma omp simd reduction(+ : sum)
+namespace {
+
+// One row of scores -> probabilities; returns the row's entropy when asked (else 0).
+inline double softmax_row(const SoftmaxRows& r, int64_t hi, bool masked, bool with_entropy, bool* counted) {
+  const int64_t n = r.n, i = hi % r.queries;
+  float* s = r.scores + hi * n;
+  constexpr float hidden = -std::numeric_limits<float>::infinity();
+  float max_score = hidden;
+  if (masked) {
     for (int64_t j = 0; j < n; ++j) {
-      s[j] = exp_nonpositive(s[j] - max_score);
-      sum += s[j];
+      const bool visible = r.is_key[j] && (r.window <= 0 || std::llabs(r.positions[i] - r.positions[j]) <= r.window);
+      s[j] = visible ? s[j] * r.scale : hidden;
+      max_score = std::max(max_score, s[j]);
     }
-    const float inv = 1.0f / sum;
-#pragma omp simd
-    for (int64_t j = 0; j < n; ++j) s[j] *= inv;
-    if (with_entropy && r.is_key[i]) {
-      double e = 0;
-      for (int64_t j = 0; j < n; ++j)
-        if (s[j] > 0.0f) e -= static_cast<double>(s[j]) * std::log(static_cast<double>(s[j]));
-      entropy_sum += e;
-      ++entropy_count;
+  } else {
+#pragma omp simd reduction(max : max_score)
+    for (int64_t j = 0; j < n; ++j) {
+      s[j] *= r.scale;
+      max_score = std::max(max_score, s[j]);
     }
   }
+  *counted = false;
+  if (!std::isfinite(max_score)) {
+    std::fill(s, s + n, 0.0f);  // nothing visible: a zero context, never NaN
+    return 0;
+  }
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) {
+    s[j] = exp_nonpositive(s[j] - max_score);
+    sum += s[j];
+  }
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) s[j] *= inv;
+  if (!with_entropy || !r.is_key[i]) return 0;
+  double e = 0;
+  for (int64_t j = 0; j < n; ++j)
+    if (s[j] > 0.0f) e -= static_cast<double>(s[j]) * std::log(static_cast<double>(s[j]));
+  *counted = true;
+  return e;
+}
+
+bool needs_mask(const SoftmaxRows& r) {
+  bool any_hidden_key = false;
+  for (int64_t j = 0; j < r.n; ++j) any_hidden_key |= !r.is_key[j];
+  return any_hidden_key || r.window > 0;
+}
+
+}  // namespace
+
+SoftmaxEntropy masked_softmax(const SoftmaxRows& r, bool with_entropy) {
+  const bool masked = needs_mask(r);
+  double entropy_sum = 0;
+  int64_t entropy_count = 0;
+#pragma omp parallel for schedule(static) reduction(+ : entropy_sum, entropy_count)
+  for (int64_t hi = 0; hi < r.heads * r.queries; ++hi) {
+    bool counted = false;
+    entropy_sum += softmax_row(r, hi, masked, with_entropy, &counted);
+    entropy_count += counted;
+  }
   return {entropy_sum, entropy_count};
+}
+
+SoftmaxEntropy masked_softmax_serial(const SoftmaxRows& r, bool with_entropy) {
+  const bool masked = needs_mask(r);
+  SoftmaxEntropy e;
+  for (int64_t hi = 0; hi < r.heads * r.queries; ++hi) {
+    bool counted = false;
+    e.sum += softmax_row(r, hi, masked, with_entropy, &counted);
+    e.count += counted;
+  }
+  return e;
 }
 
 void rotate_row(float* row, int64_t parts, int64_t hidden, int64_t head_dim, int64_t position) {

@@ -23,6 +23,8 @@ struct SoftmaxEntropy {
 // One fused pass per row: scale, hide non-keys and out-of-window keys, stable softmax, and
 // (optionally) the row's entropy for valid query rows. A row that sees nothing gets zeros.
 SoftmaxEntropy masked_softmax(const SoftmaxRows& rows, bool with_entropy);
+// The same on the calling thread only, for a caller that is already parallel over heads.
+SoftmaxEntropy masked_softmax_serial(const SoftmaxRows& rows, bool with_entropy);
 
 // Rotates `parts` consecutive hidden-wide blocks of one row (q, k, and optionally v).
 void rotate_row(float* row, int64_t parts, int64_t hidden, int64_t head_dim, int64_t position);
