@@ -68,6 +68,21 @@ double logit_scale(const AttentionSettings& s, int64_t head_dim, int64_t valid_l
   return scale;
 }
 
+// The softmax pass's view of one sequence's scores: [heads][queries][keys].
+SoftmaxRows softmax_rows(const AttentionLayout& layout, const AttentionSettings& settings, const SequenceRows& seq,
+                         float* scores, int64_t heads, int64_t queries, int64_t head_dim) {
+  SoftmaxRows rows;
+  rows.scores = scores;
+  rows.heads = heads;
+  rows.queries = queries;
+  rows.n = seq.rows;
+  rows.positions = layout.positions.data() + seq.first_row;
+  rows.is_key = layout.is_key.data() + seq.first_row;
+  rows.window = settings.window;
+  rows.scale = static_cast<float>(logit_scale(settings, head_dim, seq.valid_length));
+  return rows;
+}
+
 // f32: one task per (sequence, head) in a single parallel loop, each running two single-threaded
 // sgemms on strided views of the QKV buffer with its softmax in between. Per sequence, batched
 // over heads, many short sequences paid two primitive launches and three fork/joins each.
@@ -87,16 +102,8 @@ void attention_f32(const AttentionLayout& layout, const AttentionSettings& setti
     const float* q = qkv + seq.first_row * 3 * H + h * d;
     failed |= dnnl::sgemm('N', 'T', queries, n, d, 1.0f, q, 3 * H, q + H, 3 * H, 0.0f, scores.data(), n) !=
               dnnl::status::success;
-    SoftmaxRows rows;
-    rows.scores = scores.data();
-    rows.heads = 1;
-    rows.queries = queries;
-    rows.n = n;
-    rows.positions = layout.positions.data() + seq.first_row;
-    rows.is_key = layout.is_key.data() + seq.first_row;
-    rows.window = settings.window;
-    rows.scale = static_cast<float>(logit_scale(settings, d, seq.valid_length));
-    const SoftmaxEntropy e = masked_softmax_serial(rows, entropy != nullptr);
+    const SoftmaxEntropy e =
+        masked_softmax_serial(softmax_rows(layout, settings, seq, scores.data(), 1, queries, d), entropy != nullptr);
     entropy_sum += e.sum;
     entropy_count += e.count;
     failed |= dnnl::sgemm('N', 'N', queries, d, n, 1.0f, scores.data(), n, q + 2 * H, 3 * H, 0.0f,
@@ -137,16 +144,8 @@ void self_attention(const AttentionLayout& layout, const AttentionSettings& sett
     g.scores.execute(cpu_stream(), {{DNNL_ARG_SRC, q}, {DNNL_ARG_WEIGHTS, k}, {DNNL_ARG_DST, scores}});
     cpu_stream().wait();
 
-    SoftmaxRows rows;
-    rows.scores = probabilities.data();
-    rows.heads = heads;
-    rows.queries = queries;
-    rows.n = n;
-    rows.positions = layout.positions.data() + seq.first_row;
-    rows.is_key = layout.is_key.data() + seq.first_row;
-    rows.window = settings.window;
-    rows.scale = static_cast<float>(logit_scale(settings, d, seq.valid_length));
-    const SoftmaxEntropy e = masked_softmax(rows, entropy != nullptr);
+    const SoftmaxEntropy e =
+        masked_softmax(softmax_rows(layout, settings, seq, probabilities.data(), heads, queries, d), entropy != nullptr);
     if (entropy) {
       entropy->sum += e.sum;
       entropy->count += e.count;
