@@ -34,16 +34,8 @@ const fs::path kData = NSPBERT_TEST_DATA;
 const fs::path kTasks = kData.parent_path().parent_path() / "tools/tasks";
 const fs::path kZh = kData / "fixtures/models/bert-zh-tiny";
 
-class BadInput : public ::testing::Test {
+class BadInput : public nspbert::test_support::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("nspbert_bad_input_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // `stdin_redirect` is a shell redirection of standard input, "<FILE" by default an empty file.
   CliResult run(const std::string& args, const std::string& stdin_redirect = "") const {
     const fs::path empty = dir_ / "empty_stdin", out = dir_ / "stdout", err = dir_ / "stderr";
@@ -70,7 +62,6 @@ class BadInput : public ::testing::Test {
     return copy;
   }
 
-  fs::path dir_;
 };
 
 // Exactly one stderr line, starting "nspbert: " and naming the problem; the documented code.

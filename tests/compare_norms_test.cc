@@ -189,17 +189,13 @@ size_t point_count(const XmlNode& polyline) {
   return points.empty() ? 0 : static_cast<size_t>(std::count(points.begin(), points.end(), ' ')) + 1;
 }
 
-class CompareNormsCli : public ::testing::Test {
+class CompareNormsCli : public nspbert::test_support::ScratchDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("nspbert_compare_norms_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    ScratchDirTest::SetUp();
     const json fx = json::parse(slurp(kData / "fixtures/norms/bert-zh-tiny.json"));
     write_file(path("texts.jsonl"), texts_jsonl(fx["texts"]));
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   CliResult run(const std::string& args) const {
     const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
@@ -215,7 +211,6 @@ class CompareNormsCli : public ::testing::Test {
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string texts() const { return quote(path("texts.jsonl")); }
 
-  fs::path dir_;
 };
 
 bool one_error_line(const CliResult& r) {

@@ -49,13 +49,10 @@ size_t newlines(const fs::path& p) {
   return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
-class Interrupt : public ::testing::Test {
+class Interrupt : public nspbert::test_support::ScratchDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("nspbert_interrupt_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    ScratchDirTest::SetUp();
     input_ = dir_ / "input.jsonl";
     // The TNEWS samples repeated, each line with its own id so a lost, repeated or reordered line shows.
     const std::vector<std::string> tnews = lines_of(slurp(kData / "fewclue/tnews.jsonl"));
@@ -68,7 +65,6 @@ class Interrupt : public ::testing::Test {
     }
     write_file(input_, input);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Starts nspbert with `args`, standard input from /dev/null, standard output and error to files.
   pid_t start(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) const {
@@ -201,7 +197,6 @@ class Interrupt : public ::testing::Test {
   }
 
   static constexpr int kLines = 400;
-  fs::path dir_;
   fs::path input_;
 };
 

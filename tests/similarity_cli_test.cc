@@ -124,16 +124,8 @@ void add_classifier(const fs::path& from, const fs::path& to, const std::vector<
   write_file(to / "model.safetensors", out + header_text + data);
 }
 
-class SimilarityCli : public ::testing::Test {
+class SimilarityCli : public nspbert::test_support::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("nspbert_similarity_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   CliResult run(const std::string& args, const std::string& stdin_text = "") const {
     const fs::path in = dir_ / "stdin", out = dir_ / "stdout", err = dir_ / "stderr";
     write_file(in, stdin_text);
@@ -190,7 +182,6 @@ class SimilarityCli : public ::testing::Test {
     return mean;
   }
 
-  fs::path dir_;
 };
 
 TEST_F(SimilarityCli, Fixtures) {

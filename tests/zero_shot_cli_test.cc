@@ -31,17 +31,8 @@ using nspbert::test_support::quote;
 using nspbert::test_support::slurp;
 using nspbert::test_support::write_file;
 
-class ZeroShotCli : public ::testing::Test {
+class ZeroShotCli : public nspbert::test_support::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("nspbert_zero_shot_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   CliResult run(const std::string& args, const std::string& stdin_text = "") const {
     const fs::path in = dir_ / "stdin", out = dir_ / "stdout", err = dir_ / "stderr";
     write_file(in, stdin_text);
@@ -56,7 +47,6 @@ class ZeroShotCli : public ::testing::Test {
   }
   fs::path path(const std::string& name) const { return dir_ / name; }
 
-  fs::path dir_;
 };
 
 std::vector<json> jsonl(const std::string& text) {
