@@ -1,4 +1,5 @@
 // The model families nspbert runs: one line each, their definitions in models/NAME.cc.
+#include <set>
 #include <string>
 
 #include "models/family.h"
@@ -21,10 +22,10 @@ const std::vector<const FamilyDefinition*>& registered_families() {
 const FamilyDefinition& family_for_config(const ConfigReader& config) {
   const std::string type = config.string("model_type");
   std::string supported;
+  std::set<std::string> listed;
   for (const FamilyDefinition* family : registered_families()) {
     if (type == family->model_type && (!family->matches || family->matches(config))) return *family;
-    if (supported.find(family->model_type) == std::string::npos)
-      supported += (supported.empty() ? "" : ", ") + std::string(family->model_type);
+    if (listed.insert(family->model_type).second) supported += (supported.empty() ? "" : ", ") + std::string(family->model_type);
   }
   config.reject("model_type", "is '" + type + "'; supported: " + supported);
 }
