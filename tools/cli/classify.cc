@@ -1,5 +1,5 @@
 // nspbert classify: NSP-BERT zero-shot classification of texts against a prompt template and a
-// label list (CONFORMANCE.md). Texts come from arguments, standard input or --input JSONL.
+// label list (docs/design.md, "Conformance"). Texts come from arguments, standard input or --input JSONL.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

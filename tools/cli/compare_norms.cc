@@ -1,4 +1,4 @@
-// nspbert compare-norms: how Pre-Norm and Post-Norm models use their depth (METHODS.md §2).
+// nspbert compare-norms: how Pre-Norm and Post-Norm models use their depth (docs/methods.md §2).
 // Residual-stream statistics per layer, averaged over every token of every input text.
 #include <algorithm>
 #include <cerrno>

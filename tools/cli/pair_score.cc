@@ -1,5 +1,5 @@
 // nspbert pair-score: cross-encoder scoring of text pairs, [CLS] a [SEP] b [SEP] through a
-// sequence-classification head (METHODS.md §7), as CoSENT-trained interactive models are used.
+// sequence-classification head (docs/methods.md §7), as CoSENT-trained interactive models are used.
 #include <cmath>
 #include <memory>
 

@@ -1,4 +1,4 @@
-// nspbert rank: the input texts ordered by distance to a query, cosine or geodesic (METHODS.md §7).
+// nspbert rank: the input texts ordered by distance to a query, cosine or geodesic (docs/methods.md §7).
 #include <cmath>
 #include <memory>
 

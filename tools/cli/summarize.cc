@@ -1,5 +1,5 @@
 // nspbert summarize: extractive, opinion-focused summary — the sentences nearest a centre (the
-// query, or the mean sentence vector) by geodesic distance, in document order (METHODS.md §7).
+// query, or the mean sentence vector) by geodesic distance, in document order (docs/methods.md §7).
 #include <cmath>
 #include <memory>
 
