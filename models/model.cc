@@ -261,7 +261,7 @@ Model load_model(const std::filesystem::path& dir, const LoadOptions& options) {
   model.weight_files = store.files();
   model.encoder = std::make_unique<Encoder>(model.spec, std::move(weights));
   if (options.need_tokenizer) {
-    model.tokenizer = Tokenizer::from_model_dir(dir);
+    model.tokenizer = Tokenizer::from_model_dir(dir, options.tokenizer);
     // A token id past the embedding table would fail every text that contains it.
     if (model.tokenizer->vocab_size() > static_cast<size_t>(model.spec.vocab_size))
       fail_model("the vocabulary in " + dir.string() + " has " + std::to_string(model.tokenizer->vocab_size()) +

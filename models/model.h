@@ -17,6 +17,7 @@ struct LoadOptions {
   int threads = 0;  // 0: every core
   bool need_tokenizer = true;
   Precision precision = Precision::F32;
+  TokenizerOptions tokenizer = {};
 };
 
 struct Model {

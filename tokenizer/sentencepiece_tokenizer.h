@@ -28,6 +28,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   size_t vocab_size() const override;
   std::optional<int32_t> id_of(std::string_view token) const override;
   std::string_view token_of(int32_t id) const override;
+  TokenizerKind kind() const override { return TokenizerKind::SentencePiece; }
 
  private:
   std::optional<int32_t> first_known(std::initializer_list<std::string_view> candidates) const;

@@ -384,8 +384,116 @@ void WordPieceTokenizer::split_word(std::string_view word, const std::vector<Wor
 std::vector<Token> WordPieceTokenizer::tokenize(std::string_view text) const {
   std::vector<Token> out;
   out.reserve(text.size() / 3 + 1);  // about one token per CJK character
+  tokenize_into(text, out);
+  return out;
+}
+
+void WordPieceTokenizer::tokenize_into(std::string_view text, std::vector<Token>& out) const {
+  if (!never_split_.empty()) return tokenize_honouring_never_split(text, out);
   const auto emit = [&](std::string_view word, const std::vector<WordChar>& chars) { split_word(word, chars, out); };
   BasicTokenizer<decltype(emit)>(normalization_, emit).run(text);
+}
+
+void WordPieceTokenizer::tokenize_range(std::string_view text, size_t begin, size_t end, std::vector<Token>& out) const {
+  const size_t first = out.size();
+  const auto emit = [&](std::string_view word, const std::vector<WordChar>& chars) { split_word(word, chars, out); };
+  BasicTokenizer<decltype(emit)>(normalization_, emit).run(text.substr(begin, end - begin));
+  for (size_t i = first; i < out.size(); ++i) out[i].begin += begin, out[i].end += begin;
+}
+
+void WordPieceTokenizer::set_never_split(const std::vector<std::string>& words) {
+  never_split_ = words;
+  std::sort(never_split_.begin(), never_split_.end());
+}
+
+// Hugging Face's BasicTokenizer checks never_split on each whitespace-delimited word after
+// cleaning and after spacing out CJK ideographs; everything else takes the ordinary path.
+void WordPieceTokenizer::tokenize_honouring_never_split(std::string_view text, std::vector<Token>& out) const {
+  size_t pending = 0;  // start of the text not tokenised yet
+  std::string word;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t word_begin = pos, word_end = pos;
+    word.clear();
+    while (pos < text.size()) {
+      const size_t begin = pos;
+      const int32_t cp = next_code_point(text, pos);
+      const utf8proc_propval_t category = cp < 0x80 ? kAsciiCategory : static_cast<utf8proc_propval_t>(utf8proc_category(cp));
+      if (normalization_.clean_text && is_dropped_by_cleaning(cp, category)) continue;
+      if (is_whitespace(cp, category) || (normalization_.handle_chinese_chars && is_chinese_char(cp))) {
+        if (word.empty()) continue;  // a delimiter before the word: skip it
+        pos = begin;
+        break;
+      }
+      if (word.empty()) word_begin = begin;
+      append_utf8(word, cp);
+      word_end = pos;
+    }
+    if (word.empty() || !std::binary_search(never_split_.begin(), never_split_.end(), word)) continue;
+    tokenize_range(text, pending, word_begin, out);
+    const int32_t id = id_of(word).value_or(special_.unk);
+    out.push_back(Token{vocab_[static_cast<size_t>(id)], id, word_begin, word_end});
+    pending = word_end;
+  }
+  tokenize_range(text, pending, text.size(), out);
+}
+
+namespace {
+
+// Python's Final_Sigma looks past case-ignorable characters to the next cased one, anywhere.
+bool followed_by_cased_in_text(std::string_view text, size_t pos) {
+  while (pos < text.size()) {
+    const int32_t cp = next_code_point(text, pos);
+    const utf8proc_property_t& property = *utf8proc_get_property(cp);
+    if (!is_case_ignorable(cp, property.category)) return is_cased(cp, property);
+  }
+  return false;
+}
+
+}  // namespace
+
+LoweredText lower_like_python(std::string_view text) {
+  LoweredText out;
+  out.text.reserve(text.size());
+  const auto add = [&](int32_t cp, size_t begin, size_t end) {
+    const size_t before = out.text.size();
+    append_utf8(out.text, cp);
+    if (out.source.empty() && out.text.size() - before != end - begin) {
+      // The first change of length: from now on every byte records its source.
+      out.source.reserve(text.size() + 8);
+      for (size_t i = 0, p = 0; i < before; p = i) {
+        size_t q = p;
+        next_code_point(out.text, q);
+        for (; i < q; ++i) out.source.emplace_back(p, q);
+      }
+    }
+    if (!out.source.empty()) out.source.resize(out.text.size(), {begin, end});
+  };
+  bool previous_is_cased = false;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t begin = pos;
+    const int32_t cp = next_code_point(text, pos);
+    if (cp < 0x80) {
+      if (!is_case_ignorable(cp, kAsciiCategory)) previous_is_cased = (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+      add(cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp, begin, pos);
+      continue;
+    }
+    if (cp == kReplacementChar && pos - begin == 1) {  // an invalid byte stays as it is
+      out.text += text[begin];
+      if (!out.source.empty()) out.source.emplace_back(begin, pos);
+      continue;
+    }
+    const utf8proc_property_t& property = *utf8proc_get_property(cp);
+    if (cp == 0x130) {
+      add('i', begin, pos);
+      add(0x307, begin, pos);
+    } else if (cp == 0x3A3) {
+      add(previous_is_cased && !followed_by_cased_in_text(text, pos) ? 0x3C2 : 0x3C3, begin, pos);
+    } else {
+      add(property.lowercase_seqindex != kNoSequence ? utf8proc_tolower(cp) : cp, begin, pos);
+    }
+    if (!is_case_ignorable(cp, property.category)) previous_is_cased = is_cased(cp, property);
+  }
   return out;
 }
 

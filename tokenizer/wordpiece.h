@@ -64,12 +64,18 @@ class WordPieceTokenizer final : public Tokenizer {
   static std::vector<std::string> read_vocab(const std::filesystem::path& vocab_txt);
 
   std::vector<Token> tokenize(std::string_view text) const override;
+  // The same, appended to `out`.
+  void tokenize_into(std::string_view text, std::vector<Token>& out) const;
   const SpecialTokens& special() const override { return special_; }
+  TokenizerKind kind() const override { return TokenizerKind::WordPiece; }
   size_t vocab_size() const override { return vocab_.size(); }
   std::optional<int32_t> id_of(std::string_view token) const override;
   std::string_view token_of(int32_t id) const override;
 
   const BertNormalization& normalization() const { return normalization_; }
+  // Hugging Face's never_split: a whitespace-delimited word equal to one of these is one token,
+  // neither lower-cased nor split (the vocabulary's id, or the unknown token).
+  void set_never_split(const std::vector<std::string>& words);
 
   // One normalised character of a word: where it ends in the word's UTF-8, and the input
   // bytes it came from (several characters share them when NFD splits one).
@@ -81,6 +87,9 @@ class WordPieceTokenizer final : public Tokenizer {
 
  private:
   void split_word(std::string_view word, const std::vector<WordChar>& chars, std::vector<Token>& out) const;
+  // BERT's basic tokenizer + WordPiece over text[begin, end), offsets into the whole text.
+  void tokenize_range(std::string_view text, size_t begin, size_t end, std::vector<Token>& out) const;
+  void tokenize_honouring_never_split(std::string_view text, std::vector<Token>& out) const;
 
   std::vector<std::string> vocab_;
   // Keys point into vocab_. Continuations are keyed without their "##" so lookups need no copy.
@@ -92,6 +101,20 @@ class WordPieceTokenizer final : public Tokenizer {
   BertNormalization normalization_;
   SpecialTokens special_;
   std::string unk_text_;
+  std::vector<std::string> never_split_;
 };
+
+// Python's str.lower() over a whole text (Final_Sigma, U+0130 -> "i\u0307"), as Hugging Face's
+// RoFormerTokenizer lower-cases before cutting words, with where each lowered byte came from.
+struct LoweredText {
+  std::string text;
+  // Per byte of `text`: the source byte range of its character. Empty when every character kept
+  // its byte length, so that offsets carry over unchanged.
+  std::vector<std::pair<size_t, size_t>> source;
+
+  size_t source_begin(size_t begin) const { return source.empty() ? begin : source[begin].first; }
+  size_t source_end(size_t end) const { return source.empty() ? end : source[end - 1].second; }
+};
+LoweredText lower_like_python(std::string_view text);
 
 }  // namespace nspbert

@@ -18,7 +18,7 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
   echo "run_fuzz: SECONDS must be a positive integer, got '$seconds'" >&2
   exit 2
 fi
-targets=(safetensors_fuzz torch_bin_fuzz config_fuzz tokenizer_fuzz jsonl_fuzz)
+targets=(safetensors_fuzz torch_bin_fuzz config_fuzz tokenizer_fuzz jsonl_fuzz jieba_fuzz)
 parallel=2
 
 if [[ ! -f "$build/CMakeCache.txt" ]]; then

@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 
 # clang builds the sanitizer and fuzz targets (tools/run_tests.sh): libclang-rt-dev holds the
 # ASan/UBSan/libFuzzer runtimes (only recommended by clang) and libomp-dev clang's OpenMP (not pulled in).
+# python3-jieba ships jieba's dict.txt, the dictionary RoFormer's word-level vocabularies need (README).
 packages=(build-essential cmake pkg-config libdnnl-dev libsentencepiece-dev sentencepiece libcli11-dev
-          nlohmann-json3-dev libspdlog-dev libutf8proc-dev libgtest-dev python3 clang libclang-rt-dev libomp-dev)
+          nlohmann-json3-dev libspdlog-dev libutf8proc-dev libgtest-dev python3 clang libclang-rt-dev libomp-dev
+          python3-jieba)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -124,6 +124,16 @@ def tokenizer_seeds():
     write("tokenizer_fuzz", "sigma_and_dotted_i", seed(2, 40, "ΟΔΟΣ ΣΑΣ. İstanbul ǅ", "Σ' Ὀδυσσεύς"))
 
 
+def jieba_seeds():
+    # Byte 0 flags: bit 0 the input starts with its own dictionary (up to a NUL), bit 1 also tokenise.
+    with open(os.path.join(DATA, "wordseg", "cases.jsonl"), encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    write("jieba_fuzz", "cases_tokenised", b"\x02" + "\n".join(texts).encode())
+    write("jieba_fuzz", "cut_only", b"\x00" + (texts[0] + texts[2] + texts[4]).encode())
+    write("jieba_fuzz", "own_dictionary", b"\x03" + "甲乙 1\n乙丙 1 n\n甲 +1_0\r\n".encode() + b"\x00" + "甲乙丙ab1".encode())
+    write("jieba_fuzz", "bad_dictionary", b"\x01" + "甲乙\n".encode() + b"\x00" + "甲乙".encode())
+
+
 def jsonl_seeds():
     fewclue = os.path.join(DATA, "fewclue")
     for name in ["tnews", "chid", "cluewsc", "ocnli", "csl"]:
@@ -140,4 +150,5 @@ if __name__ == "__main__":
     torch_bin_seeds()
     config_seeds()
     tokenizer_seeds()
+    jieba_seeds()
     jsonl_seeds()

@@ -102,7 +102,7 @@ const bool registered = register_command(
     {"bench", "Time the encoder on a synthetic batch: median/min ms, tokens/s, GFLOP/s and share of the GEMM ceiling",
      [](CLI::App& app) -> Runner {
        auto args = std::make_shared<BenchArgs>();
-       args->model.add_to(app);
+       args->model.add_to(app, /*with_attention=*/true, /*with_tokenizer=*/false);
        app.add_option("--batch", args->batch, "Sequences per batch")->check(CLI::Range(int64_t{1}, int64_t{4096}));
        app.add_option("--seq", args->seq, "Tokens per sequence")->check(CLI::Range(int64_t{1}, int64_t{65536}));
        app.add_option("--iters", args->iters, "Timed iterations")->check(CLI::Range(1, 100000));

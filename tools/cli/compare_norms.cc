@@ -39,6 +39,8 @@ struct CompareNormsArgs {
   double depth_threshold = 0.9;
   size_t chunk = 256;
   int threads = 0;
+  std::string jieba_dict;
+  bool split_special_tokens = false;
 };
 
 struct LineError {
@@ -191,6 +193,8 @@ int run(const CompareNormsArgs& args) {
     ModelOptions options;
     options.model = args.models[m];
     options.threads = args.threads;
+    options.jieba_dict = args.jieba_dict;
+    options.split_special_tokens = args.split_special_tokens;
     const Model model = options.load(/*need_tokenizer=*/true);
     const size_t max_length = resolve_max_length(args.max_length, model.spec, args.models[m]);
 
@@ -280,6 +284,7 @@ const bool registered = register_command(
        auto args = std::make_shared<CompareNormsArgs>();
        app.add_option("--model", args->models, "Model folder; repeat to compare several models")->required();
        app.add_option("--input", args->input, "JSONL file, one {\"text\": ...} per line")->required();
+       add_tokenizer_options(app, args->jieba_dict, args->split_special_tokens);
        app.add_option("--field", args->field, "Name of the text field")->capture_default_str();
        app.add_option("--max-length", args->max_length,
                       "Truncate [CLS] text [SEP] to this many tokens (default: the position table, at most 512)")

@@ -4,6 +4,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "engine/error.h"
+#include "tokenizer/tokenizer.h"
 #include "tools/cli/command.h"
 #include "tools/cli/json_io.h"
 #include "tools/cli/model_options.h"
@@ -27,6 +29,20 @@ const char* isa_name(dnnl::cpu_isa isa) {
     case dnnl::cpu_isa::avx: return "avx";
     case dnnl::cpu_isa::sse41: return "sse41";
     default: return "other";
+  }
+}
+
+// The tokenizer the other commands would build for this folder; inspect still reports the rest
+// when it cannot be built, and says why.
+void add_tokenizer_info(const InspectArgs& args, nlohmann::json& info) {
+  try {
+    const std::unique_ptr<Tokenizer> tokenizer = Tokenizer::from_model_dir(args.model.model, args.model.tokenizer());
+    info["tokenizer"] = tokenizer_kind_name(tokenizer->kind());
+    info["vocabulary"] = tokenizer->source();
+    info["vocabulary_size"] = tokenizer->vocab_size();
+    if (tokenizer->kind() == TokenizerKind::JiebaWordPiece) info["jieba_dict"] = tokenizer->word_dictionary();
+  } catch (const Error& e) {
+    info["tokenizer"] = std::string("unusable: ") + e.what();
   }
 }
 
@@ -65,6 +81,7 @@ int run(const InspectArgs& args) {
       {"cpu_isa", isa_name(dnnl::get_effective_cpu_isa())},
       {"threads", thread_count()},
   };
+  add_tokenizer_info(args, info);
   if (args.format == "json") {
     std::cout << dump(info) << "\n";
     return 0;
@@ -78,7 +95,8 @@ int run(const InspectArgs& args) {
 }
 
 const bool registered = register_command(
-    {"inspect", "Print a model's family, sizes, norm placement, positions, heads, dtype and the CPU it runs on",
+    {"inspect",
+     "Print a model's family, sizes, norm placement, positions, heads, dtype, tokenizer and the CPU it runs on",
      [](CLI::App& app) -> Runner {
        auto args = std::make_shared<InspectArgs>();
        args->model.add_to(app, /*with_attention=*/false);

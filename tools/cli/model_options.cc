@@ -2,9 +2,18 @@
 
 namespace nspbert::cli {
 
-void ModelOptions::add_to(CLI::App& app, bool with_attention) {
+void add_tokenizer_options(CLI::App& app, std::string& jieba_dict, bool& split_special_tokens) {
+  app.add_option("--jieba-dict", jieba_dict,
+                 "jieba's dict.txt for RoFormer word-level vocabularies (default: the model folder's "
+                 "jieba_dict.txt, else python3-jieba's)");
+  app.add_flag("--split-special-tokens", split_special_tokens,
+               "Tokenise [MASK], [CLS]... written in a text like any other text (default: each stays one token)");
+}
+
+void ModelOptions::add_to(CLI::App& app, bool with_attention, bool with_tokenizer) {
   app.add_option("--model", model, "Model folder (config.json, weights, vocab.txt)")->required();
   app.add_option("--threads", threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
+  if (with_tokenizer) add_tokenizer_options(app, jieba_dict, split_special_tokens);
   app.add_option("--precision", precision, "GEMM precision of the encoder layers: f32 (exact), bf16 or int8")
       ->check(CLI::IsMember({"f32", "bf16", "int8"}));
   if (!with_attention) return;
@@ -39,8 +48,16 @@ AttentionOptions ModelOptions::attention(const EncoderSpec& spec) const {
   return a;
 }
 
+TokenizerOptions ModelOptions::tokenizer() const {
+  TokenizerOptions options;
+  options.jieba_dict = jieba_dict;
+  options.split_special_tokens = split_special_tokens;
+  return options;
+}
+
 Model ModelOptions::load(bool need_tokenizer) const {
   LoadOptions options;
+  options.tokenizer = tokenizer();
   options.threads = threads;
   options.need_tokenizer = need_tokenizer;
   options.precision = parse_precision(precision);

@@ -32,6 +32,10 @@ struct TokenizeOptions {
   std::string field = "text";
   std::string pair_field;
   bool special_tokens = false;
+  bool no_special_tokens = false;
+  std::string jieba_dict;
+  bool split_special_tokens = false;
+  bool keep_special_tokens = false;
   size_t max_length = 0;
   bool has_max_length = false;
   std::string truncation = "nsp";
@@ -62,7 +66,26 @@ const std::string& string_field(const json& object, const std::string& name) {
   return it->get_ref<const std::string&>();
 }
 
-std::string quoted(std::string_view text) { return json(text).dump(-1, ' ', false, json::error_handler_t::replace); }
+// JSON allows U+0085, U+2028 and U+2029 raw, but line-splitting readers (Python's str.splitlines,
+// JavaScript) break a line at them; vocabularies hold such tokens, so they are escaped.
+std::string quoted(std::string_view text) {
+  std::string out = json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  if (out.find("\xC2\x85") == std::string::npos && out.find("\xE2\x80\xA8") == std::string::npos &&
+      out.find("\xE2\x80\xA9") == std::string::npos)
+    return out;
+  std::string escaped;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const std::string_view rest = std::string_view(out).substr(i);
+    if (rest.starts_with("\xC2\x85")) {
+      escaped += "\\u0085", i += 1;
+    } else if (rest.starts_with("\xE2\x80\xA8") || rest.starts_with("\xE2\x80\xA9")) {
+      escaped += rest[2] == '\xA8' ? "\\u2028" : "\\u2029", i += 2;
+    } else {
+      escaped += out[i];
+    }
+  }
+  return escaped;
+}
 
 template <typename Integer>
 void append_number(std::string& out, Integer value) {
@@ -147,10 +170,12 @@ class LineTokenizer {
     pair_ = !options.pair_field.empty();
     rule_ = options.truncation == "longest-first" ? Truncation::LongestFirst : Truncation::NspReference;
     encodes_ = options.special_tokens || pair_ || options.has_max_length;
+    add_special_ = !options.no_special_tokens;
     max_length_ = options.has_max_length ? options.max_length : std::numeric_limits<size_t>::max();
     // Fails now, with the library's message, if the limit cannot hold the special tokens.
     if (encodes_) {
-      encode(*tokenizer_, "", pair_ ? std::optional<std::string_view>("") : std::nullopt, max_length_, rule_);
+      encode(*tokenizer_, "", pair_ ? std::optional<std::string_view>("") : std::nullopt, max_length_, rule_,
+             add_special_);
     }
   }
 
@@ -167,7 +192,7 @@ class LineTokenizer {
     if (!encodes_) return writer_.tokens(out, tokenizer_->tokenize(text));
     std::optional<std::string_view> pair;
     if (pair_) pair = string_field(request, options_.pair_field);
-    writer_.encoding(out, encode(*tokenizer_, text, pair, max_length_, rule_));
+    writer_.encoding(out, encode(*tokenizer_, text, pair, max_length_, rule_, add_special_));
   }
 
  private:
@@ -177,13 +202,24 @@ class LineTokenizer {
   Truncation rule_ = Truncation::NspReference;
   bool pair_ = false;
   bool encodes_ = false;
+  bool add_special_ = true;
   size_t max_length_ = 0;
 };
 
+TokenizerOptions tokenizer_options(const TokenizeOptions& options) {
+  TokenizerOptions result;
+  result.jieba_dict = options.jieba_dict;
+  result.split_special_tokens = options.split_special_tokens;
+  return result;
+}
+
 int run(const TokenizeOptions& options) {
   if (options.model_dir.empty() && options.vocab_file.empty()) fail_usage("tokenize needs --model DIR or --vocab FILE");
-  auto tokenizer = options.model_dir.empty() ? Tokenizer::from_vocab(options.vocab_file, options.lowercase)
-                                             : Tokenizer::from_model_dir(options.model_dir);
+  if (options.no_special_tokens && options.pair_field.empty() && !options.has_max_length)
+    fail_usage("--no-special-tokens applies to encoded sequences: give --pair-field or --max-length");
+  auto tokenizer = options.model_dir.empty()
+                       ? Tokenizer::from_vocab(options.vocab_file, options.lowercase, options.keep_special_tokens)
+                       : Tokenizer::from_model_dir(options.model_dir, tokenizer_options(options));
   LineTokenizer line_tokenizer(options, std::move(tokenizer));
 
   std::ios::sync_with_stdio(false);
@@ -250,7 +286,22 @@ Runner setup(CLI::App& sub) {
   sub.add_option("--field", options->field, "Name of the text field")->capture_default_str();
   sub.add_option("--pair-field", options->pair_field,
                  "Second text field: encode [CLS] A [SEP] B [SEP] and also print type_ids");
-  sub.add_flag("--special-tokens", options->special_tokens, "Wrap single texts as [CLS] A [SEP]");
+  auto* special = sub.add_flag("--special-tokens", options->special_tokens, "Wrap single texts as [CLS] A [SEP]");
+  sub.add_flag("--no-special-tokens", options->no_special_tokens,
+               "With --pair-field or --max-length: encode A (B) without [CLS]/[SEP] (type ids 0 for A, 1 for B)")
+      ->excludes(special);
+  auto* jieba = sub.add_option("--jieba-dict", options->jieba_dict,
+                               "jieba's dict.txt for RoFormer word-level vocabularies (default: the model folder's "
+                               "jieba_dict.txt, else python3-jieba's)");
+  auto* split = sub.add_flag("--split-special-tokens", options->split_special_tokens,
+                             "With --model: tokenise [MASK], [CLS]... written in a text like any other text "
+                             "(default: each stays one token, as in Hugging Face)");
+  auto* keep = sub.add_flag("--keep-special-tokens", options->keep_special_tokens,
+                            "With --vocab: keep [MASK], [CLS]... written in a text as one token each (default: the "
+                            "original BERT tokenizer splits them)");
+  jieba->needs(model);
+  split->needs(model);
+  keep->needs(vocab);
   auto* max_length = sub.add_option("--max-length", options->max_length,
                                     "Truncate encoded sequences to this many tokens, special tokens included");
   sub.add_option("--truncation", options->truncation,
