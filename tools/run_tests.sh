@@ -2,6 +2,7 @@
 # The test command. Needs build/ from tools/setup.sh.
 #  1. the GoogleTest suite through ctest on the Release build in build/ (unit, conformance on the
 #     copied fixtures, CLI and bad-input tests);
+#  1b. the Python package's pytest suite (tests/python) against build/python and build/nspbert;
 #  2. the same suite built with clang under AddressSanitizer + LeakSanitizer + UBSan in
 #     build-sanitize/, where any sanitizer report fails the run (docs/sanitizers.md);
 #  3. the fuzz targets for FUZZ_SECONDS each, when tools/run_fuzz.sh exists.
@@ -38,6 +39,16 @@ step_done
 
 step "release tests"
 ctest --test-dir "$release" --output-on-failure -j "$jobs"
+step_done
+
+step "python tests (pytest, tests/python)"
+# Debian's interpreter: NumPy, pytest and pandas are its packages (tools/setup.sh).
+python=${NSPBERT_PYTHON:-/usr/bin/python3}
+status=0
+NSPBERT_BUILD_DIR="$release" "$python" -m pytest -q -p no:cacheprovider tests/python || status=$?
+# pytest exits 5 when it collected no tests: a suite that vanished must not pass as green.
+[ "$status" -ne 5 ] || echo "run_tests.sh: pytest collected no tests in tests/python" >&2
+[ "$status" -eq 0 ] || { echo "run_tests.sh: python tests failed (pytest exit $status)" >&2; exit 1; }
 step_done
 
 # One clang build serves the sanitized suite and the fuzz targets (tests/fuzz, tools/run_fuzz.sh).
