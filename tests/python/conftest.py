@@ -2,7 +2,7 @@
 and the fixtures in tests/data (never /work/shared: the suite runs on a bare clone).
 
 Expected values come from the fixtures or from the CLI run as a separate process, never from the
-package under test. NSPBERT_BUILD_DIR picks the build (default: build/ at the repository root).
+package under test. NSPBERT_BUILD_DIR picks the build (default: build/ at the repository root), NSPBERT_CLI the CLI.
 """
 import json
 import os
@@ -20,7 +20,10 @@ sys.path.insert(0, str(BUILD / "python"))
 
 DATA = ROOT / "tests" / "data"
 MODELS = DATA / "fixtures" / "models"
-CLI = BUILD / "nspbert"
+# The CLI the expected values come from; the sanitizer run (tools/run_tests.sh) uses the Release one.
+CLI = Path(os.environ.get("NSPBERT_CLI", BUILD / "nspbert"))
+# Under ASan the resident set measures its quarantine, not the package: the RSS test is skipped.
+SANITIZED = os.environ.get("NSPBERT_SANITIZED") == "1"
 MODEL_NAMES = sorted(p.name for p in MODELS.iterdir() if (p / "config.json").exists())
 NSP_MODELS = ["bert-en-tiny", "bert-zh-tiny", "megatron-zh-tiny", "roformer-zh-tiny"]
 

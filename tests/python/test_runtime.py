@@ -10,8 +10,9 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
-from conftest import BUILD, MODELS, ROOT
+from conftest import BUILD, MODELS, ROOT, SANITIZED
 
 TEXTS = ["梅西超越贝利成为南美射手王", "央行宣布下调存款准备金率", "新款手机发布，搭载最新芯片"] * 20
 LABELS = ["体育", "财经", "科技", "娱乐", "军事"]
@@ -87,6 +88,7 @@ def rss_kb():
     raise AssertionError("no VmRSS")
 
 
+@pytest.mark.skipif(SANITIZED, reason="ASan's quarantine holds freed memory: RSS says nothing there")
 def test_ten_thousand_calls_do_not_grow_rss(nspbert):
     m = nspbert.Model(MODELS / "bert-zh-tiny", threads=1)
     ids = np.array([[101, 2769, 4263, 872, 102, 0]], dtype=np.int64)

@@ -1,5 +1,6 @@
 // The extension module nspbert._nspbert: exception classes matching the CLI's exit-code kinds
 // (engine/error.h), JSON conversions, and the bindings of bindings_model.cc.
+#include <new>
 #include <string>
 
 #include "engine/error.h"
@@ -77,7 +78,14 @@ PYBIND11_MODULE(_nspbert, m) {
       PyErr_SetString(type, one_line(e.what()).c_str());
     } catch (const zero_shot::LineError& e) {
       PyErr_SetString(input, one_line(e.what()).c_str());
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const py::builtin_exception&) {
+      throw;  // pybind11's own (StopIteration, ValueError, ...): its default translator handles them
+    } catch (const py::error_already_set&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw;  // MemoryError
+    } catch (const std::exception& e) {
+      // Anything else escaping the library is a bug, as the CLI's exit code 4 says (tools/cli/main.cc).
       PyErr_SetString(internal, ("internal error: " + one_line(e.what())).c_str());
     }
   });
