@@ -45,6 +45,45 @@ std::vector<T> flat(const py::array_t<T, py::array::c_style>& a) {
   return std::vector<T>(a.data(), a.data() + a.size());
 }
 
+// The requested outputs as arrays that take over the engine's buffers.
+py::dict output_arrays(const PyModel& m, EncoderOutput out, const ForwardRequest& req,
+                       const std::vector<std::string>& outputs) {
+  const py::ssize_t B = out.batch, T = out.seq_len, H = out.hidden;
+  py::dict result;
+  auto wanted = [&](const char* name) { return std::find(outputs.begin(), outputs.end(), name) != outputs.end(); };
+  if (req.want_last_hidden) result["last_hidden_state"] = owning_array(std::move(out.last_hidden), {B, T, H});
+  if (req.want_pooled) result["pooled"] = owning_array(std::move(out.pooled), {B, H});
+  if (wanted("nsp_prob_is_next")) {
+    std::vector<float> p(B);
+    for (py::ssize_t b = 0; b < B; ++b)
+      p[b] = static_cast<float>(prob_is_next(out.nsp_logits[2 * b], out.nsp_logits[2 * b + 1]));
+    result["nsp_prob_is_next"] = owning_array(std::move(p), {B});
+  }
+  if (wanted("nsp_logits")) result["nsp_logits"] = owning_array(std::move(out.nsp_logits), {B, 2});
+  if (req.want_classifier)
+    result["classifier_logits"] = owning_array(std::move(out.classifier_logits), {B, m.model.encoder->classifier_outputs()});
+  if (!req.mlm_positions.empty()) {
+    const py::ssize_t V = m.model.spec.vocab_size, M = static_cast<py::ssize_t>(req.mlm_positions.size());
+    std::vector<float> all;
+    all.reserve(M * V);
+    for (const auto& row : out.mlm_log_probs) all.insert(all.end(), row.begin(), row.end());
+    result["mlm_log_probs"] = owning_array(std::move(all), {M, V});
+  }
+  if (req.want_stats) {
+    const auto per_layer = [](std::vector<double> v) {
+      const auto n = static_cast<py::ssize_t>(v.size());
+      return owning_array(std::move(v), {n});
+    };
+    py::dict stats;
+    stats["norm"] = per_layer(out.stats.norm());
+    stats["relative_update"] = per_layer(out.stats.relative_update());
+    stats["cosine_next"] = per_layer(out.stats.cosine_next());
+    stats["attention_entropy"] = per_layer(out.stats.attention_entropy());
+    result["stream_stats"] = stats;
+  }
+  return result;
+}
+
 // Arrays arrive checked and converted by nspbert.Model.forward: 2-D, C order, int32/uint8/int64.
 py::dict forward(const PyModel& m, const py::array_t<int32_t, py::array::c_style>& ids,
                  const std::optional<py::array_t<int32_t, py::array::c_style>>& type_ids,
@@ -82,36 +121,7 @@ py::dict forward(const PyModel& m, const py::array_t<int32_t, py::array::c_style
     m.enter();
     out = m.model.encoder->forward(in, req);
   }
-  const py::ssize_t B = out.batch, T = out.seq_len, H = out.hidden;
-  py::dict result;
-  auto wanted = [&](const char* name) { return std::find(outputs.begin(), outputs.end(), name) != outputs.end(); };
-  if (req.want_last_hidden) result["last_hidden_state"] = owning_array(std::move(out.last_hidden), {B, T, H});
-  if (req.want_pooled) result["pooled"] = owning_array(std::move(out.pooled), {B, H});
-  if (wanted("nsp_prob_is_next")) {
-    std::vector<float> p(B);
-    for (py::ssize_t b = 0; b < B; ++b)
-      p[b] = static_cast<float>(prob_is_next(out.nsp_logits[2 * b], out.nsp_logits[2 * b + 1]));
-    result["nsp_prob_is_next"] = owning_array(std::move(p), {B});
-  }
-  if (wanted("nsp_logits")) result["nsp_logits"] = owning_array(std::move(out.nsp_logits), {B, 2});
-  if (req.want_classifier)
-    result["classifier_logits"] = owning_array(std::move(out.classifier_logits), {B, m.model.encoder->classifier_outputs()});
-  if (!mlm_positions.empty()) {
-    const py::ssize_t V = m.model.spec.vocab_size, M = static_cast<py::ssize_t>(mlm_positions.size());
-    std::vector<float> all;
-    all.reserve(M * V);
-    for (const auto& row : out.mlm_log_probs) all.insert(all.end(), row.begin(), row.end());
-    result["mlm_log_probs"] = owning_array(std::move(all), {M, V});
-  }
-  if (req.want_stats) {
-    py::dict stats;
-    stats["norm"] = owning_array(out.stats.norm(), {static_cast<py::ssize_t>(out.stats.norm_sum.size())});
-    stats["relative_update"] = owning_array(out.stats.relative_update(), {static_cast<py::ssize_t>(out.stats.relative_update_sum.size())});
-    stats["cosine_next"] = owning_array(out.stats.cosine_next(), {static_cast<py::ssize_t>(out.stats.cosine_next_sum.size())});
-    stats["attention_entropy"] = owning_array(out.stats.attention_entropy(), {static_cast<py::ssize_t>(out.stats.attention_entropy_sum.size())});
-    result["stream_stats"] = stats;
-  }
-  return result;
+  return output_arrays(m, std::move(out), req, outputs);
 }
 
 py::dict tokenize(const PyModel& m, const std::string& a, const std::optional<std::string>& b, size_t max_length,
