@@ -2,6 +2,7 @@
 // accepts (prefix or not, legacy norm names, stored decoder, heads absent) or rejects.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -219,6 +220,39 @@ TEST(Encoder, OutputsDoNotDependOnEarlierCallsOnTheThread) {
       EXPECT_EQ(fresh.nsp_logits, after_large.nsp_logits);
       EXPECT_EQ(fresh.pooled, after_large.pooled);
     }
+}
+
+// Two threads running one model at once get what one thread gets (the Python package lets them):
+// each oneDNN matmul execution takes the calling thread's own scratchpad (engine/ops/linear.cc).
+TEST(Encoder, TwoThreadsOnOneModelGetSingleThreadResults) {
+  for (const Precision precision : {Precision::F32, Precision::BF16, Precision::Int8}) {
+    SCOPED_TRACE("precision " + std::to_string(static_cast<int>(precision)));
+    const Model model = load_model(kFixtures / "models" / "bert-zh-tiny", {1, false, precision});
+    std::vector<EncoderInput> inputs;
+    for (int64_t n = 0; n < 12; ++n) {
+      EncoderInput in;
+      in.batch = 2 + n % 3;  // run_all asks for MLM rows in sequences 0 and 1
+      in.seq_len = 5 + 3 * n;
+      for (int64_t i = 0; i < in.batch * in.seq_len; ++i)
+        in.ids.push_back(static_cast<int32_t>((100 + i * 37 + n * 11) % model.spec.vocab_size));
+      inputs.push_back(std::move(in));
+    }
+    std::vector<EncoderOutput> want;
+    for (const EncoderInput& in : inputs) want.push_back(run_all(model, in));
+    std::atomic<int> mismatches{0};
+    auto work = [&](size_t offset) {
+      for (int round = 0; round < 5; ++round)
+        for (size_t k = 0; k < inputs.size(); ++k) {
+          const size_t i = (k + offset) % inputs.size();
+          const EncoderOutput out = run_all(model, inputs[i]);
+          if (out.last_hidden != want[i].last_hidden || out.nsp_logits != want[i].nsp_logits) ++mismatches;
+        }
+    };
+    std::thread a(work, 0), b(work, 5);
+    a.join();
+    b.join();
+    EXPECT_EQ(mismatches.load(), 0);
+  }
 }
 
 TEST(ModelLoading, WithoutPrefixAndWithLegacyNormNamesLoadsTheSameModel) {

@@ -37,7 +37,7 @@ int run(const SummarizeArgs& args, bool with_query) {
   const std::vector<InputRecord> records = read_records(args.source);
   Model model = args.model.load();
   const AttentionOptions attention = args.model.attention(model.spec);
-  SequenceBuilder builder(args.length, model, attention, /*pairs=*/false);
+  SequenceBuilder builder(args.length.limit(), model, attention, /*pairs=*/false);
 
   std::vector<Sentence> sentences;
   std::vector<Sequence> sequences;
