@@ -5,7 +5,7 @@
 #include <tuple>
 
 #include "engine/error.h"
-#include "models/zero_shot/stop_request.h"
+#include "engine/io/stream.h"
 
 namespace nspbert::zero_shot {
 
@@ -243,46 +243,27 @@ ordered_json TaskRunner::to_json(const LineResult& r) const {
 
 StreamSummary score_stream(const TaskRunner& runner, JsonlReader& reader, size_t chunk_lines, Progress* progress,
                            const std::function<void(const LineResult&)>& emit, const std::function<void()>& chunk_done) {
-  if (chunk_lines == 0) chunk_lines = 1;
   StreamSummary summary;
-  std::vector<JsonlItem> items;
-  auto count = [&](const LineResult& r) {
-    ++summary.lines;
-    if (!r.error.empty()) ++summary.failed;
-  };
-  auto next_chunk = [&] {
-    summary.interrupted = stop_requested();
-    return !summary.interrupted && reader.read_chunk(chunk_lines, items);
-  };
-  if (runner.needs_all_scores()) {
-    std::vector<LineResult> all;
-    int64_t seen = 0;
-    while (next_chunk()) {
-      for (LineResult& r : runner.score(items)) all.push_back(std::move(r));
-      seen += static_cast<int64_t>(items.size());
-      if (progress) progress->update(seen, reader.bytes_read());
-    }
-    if (summary.interrupted) {
-      if (progress) progress->finish();
-      return summary;
-    }
-    runner.assign_bins(all);
-    for (const LineResult& r : all) {
-      count(r);
+  auto emit_all = [&](const std::vector<LineResult>& results) {
+    for (const LineResult& r : results) {
+      ++summary.lines;
+      if (!r.error.empty()) ++summary.failed;
       emit(r);
     }
     if (chunk_done) chunk_done();
-  } else {
-    while (next_chunk()) {
-      for (const LineResult& r : runner.score(items)) {
-        count(r);
-        emit(r);
-      }
-      if (chunk_done) chunk_done();
-      if (progress) progress->update(summary.lines, reader.bytes_read());
-    }
+  };
+  if (!runner.needs_all_scores()) {
+    summary.interrupted = !io::for_each_chunk(reader, chunk_lines, progress,
+                                              [&](std::vector<JsonlItem>& items) { emit_all(runner.score(items)); });
+    return summary;
   }
-  if (progress) progress->finish();
+  std::vector<LineResult> all;
+  summary.interrupted = !io::for_each_chunk(reader, chunk_lines, progress, [&](std::vector<JsonlItem>& items) {
+    for (LineResult& r : runner.score(items)) all.push_back(std::move(r));
+  });
+  if (summary.interrupted) return summary;
+  runner.assign_bins(all);
+  emit_all(all);
   return summary;
 }
 
@@ -290,20 +271,15 @@ Thresholds fit_thresholds_on(const TaskRunner& runner, const std::string& path, 
   if (!runner.is_samples_contrast())
     fail_usage("--fit-on fits samples-contrast thresholds; task '" + runner.spec().name + "' is candidates-contrast");
   JsonlReader reader(path);
-  std::vector<JsonlItem> items;
   std::vector<double> scores;
   std::vector<size_t> gold;
-  int64_t seen = 0;
-  while (reader.read_chunk(chunk_lines == 0 ? 1 : chunk_lines, items)) {
+  io::for_each_chunk(reader, chunk_lines, progress, [&](std::vector<JsonlItem>& items) {
     for (const LineResult& r : runner.score(items))
       if (r.error.empty() && r.pair && r.gold_index >= 0) {
         scores.push_back(r.pair->logit_gap);
         gold.push_back(static_cast<size_t>(r.gold_index));
       }
-    seen += static_cast<int64_t>(items.size());
-    if (progress) progress->update(seen, reader.bytes_read());
-  }
-  if (progress) progress->finish();
+  });
   if (scores.empty())
     fail_input(path + ": no line with a usable gold label ('" + runner.spec().label_field + "') to fit thresholds on");
   Thresholds t = fit_thresholds(scores, gold, runner.spec().labels.size());
