@@ -27,7 +27,9 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using nspbert::test_support::CliResult;
 using nspbert::test_support::quote;
+using nspbert::test_support::run_cli;
 using nspbert::test_support::slurp;
+using nspbert::test_support::StdinFile;
 using nspbert::test_support::write_file;
 
 const fs::path kData = NSPBERT_TEST_DATA;
@@ -36,21 +38,6 @@ const fs::path kZh = kData / "fixtures/models/bert-zh-tiny";
 
 class BadInput : public nspbert::test_support::ScratchDirTest {
  protected:
-  // `stdin_redirect` is a shell redirection of standard input, "<FILE" by default an empty file.
-  CliResult run(const std::string& args, const std::string& stdin_redirect = "") const {
-    const fs::path empty = dir_ / "empty_stdin", out = dir_ / "stdout", err = dir_ / "stderr";
-    write_file(empty, "");
-    const std::string in = stdin_redirect.empty() ? "<" + quote(empty.string()) : stdin_redirect;
-    const std::string command =
-        std::string(NSPBERT_CLI) + " " + args + " " + in + " >" + quote(out.string()) + " 2>" + quote(err.string());
-    const int status = std::system(command.c_str());
-    CliResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
-
   fs::path path(const std::string& name) const { return dir_ / name; }
 
   // A copy of the bert-zh-tiny fixture folder, changed by `edit`.
@@ -177,13 +164,13 @@ TEST_F(BadInput, ModelFoldersWhoseFilesDisagreeOrAreMissing) {
   };
   for (const Case& c : cases) {
     const fs::path model = model_copy(c.name, c.edit);
-    const CliResult r = run(classify_on(model));
+    const CliResult r = run_cli(dir_, classify_on(model));
     std::vector<std::string> says = c.says;
     if (c.name != "vocabulary_without_cls_sep") says.push_back(model.string());  // found when the first text is encoded
     expect_error(r, 3, says, c.name);
     EXPECT_EQ(r.out, "") << c.name;
   }
-  const CliResult file_as_model = run(classify_on(kZh / "config.json"));
+  const CliResult file_as_model = run_cli(dir_, classify_on(kZh / "config.json"));
   expect_error(file_as_model, 3, {"config.json", "is not a folder"}, "a file given as --model");
 }
 
@@ -231,7 +218,7 @@ TEST_F(BadInput, HostileWeightFilesEndToEnd) {
     const fs::path model = model_copy(c.name, [&](const fs::path& m) { c.edit(m / "model.safetensors"); });
     std::vector<std::string> says = c.says;
     says.push_back((model / "model.safetensors").string());
-    expect_error(run(classify_on(model)), 3, says, c.name);
+    expect_error(run_cli(dir_, classify_on(model)), 3, says, c.name);
   }
   const std::string torch_bin = slurp(kData / "weights/tiny_state_dict.bin");
   const std::vector<Case> bins = {
@@ -245,7 +232,7 @@ TEST_F(BadInput, HostileWeightFilesEndToEnd) {
     });
     std::vector<std::string> says = c.says;
     says.push_back((model / "pytorch_model.bin").string());
-    expect_error(run(classify_on(model)), 3, says, c.name);
+    expect_error(run_cli(dir_, classify_on(model)), 3, says, c.name);
   }
 }
 
@@ -280,12 +267,12 @@ TEST_F(BadInput, ForwardRequestsOutsideTheModel) {
   };
   for (const Case& c : cases) {
     write_file(path("request.json"), c.request);
-    const CliResult r = run("forward --no-stats --model " + quote(kZh.string()) + " --input " +
+    const CliResult r = run_cli(dir_, "forward --no-stats --model " + quote(kZh.string()) + " --input " +
                             quote(path("request.json").string()));
     expect_error(r, 3, c.says, c.request.substr(0, 80));
     EXPECT_EQ(r.out, "") << c.request.substr(0, 80);
   }
-  expect_error(run("forward --model " + quote(kZh.string()) + " --input " + quote(dir_.string())), 3,
+  expect_error(run_cli(dir_, "forward --model " + quote(kZh.string()) + " --input " + quote(dir_.string())), 3,
                {dir_.string(), "is a directory"}, "a folder as the request");
 }
 
@@ -350,7 +337,7 @@ TEST_F(BadInput, HostileStreamLinesEachGetTheirOwnLineInOrder) {
   };
   for (const auto& command : commands) {
     SCOPED_TRACE(command.args.substr(0, 40));
-    const CliResult r = run(command.args);
+    const CliResult r = run_cli(dir_, command.args);
     EXPECT_EQ(r.exit_code, 1) << r.err;
     const std::vector<std::string> out = lines_of(r.out);
     ASSERT_EQ(out.size(), rows.size()) << r.err;
@@ -414,7 +401,7 @@ TEST_F(BadInput, FlagsThatMakeNoSense) {
        {"two lines", "does not exist"}},
   };
   for (const auto& c : cases) {
-    const CliResult r = run(c.args);
+    const CliResult r = run_cli(dir_, c.args);
     expect_error(r, c.code, c.says, c.args);
     EXPECT_EQ(r.out, "") << c.args;
   }
@@ -427,7 +414,7 @@ TEST_F(BadInput, InputAndOutputPathsThatCannotBeUsed) {
   fs::create_directory(path("a_folder"));
   const struct {
     std::string args;
-    std::string stdin_redirect;
+    fs::path stdin_from;  // empty: an empty standard input
     std::vector<std::string> says;
   } cases[] = {
       {score + " --input " + quote(path("a_folder").string()), "", {"a_folder", "is a directory"}},
@@ -443,12 +430,12 @@ TEST_F(BadInput, InputAndOutputPathsThatCannotBeUsed) {
        "", {"a_folder", "is a directory"}},
       {"tokenize --model " + quote(kZh.string()) + " --input " + quote(path("a_folder").string()), "", {"a_folder"}},
       {"embed --model " + quote(kZh.string()) + " --input " + quote(path("a_folder").string()), "", {"a_folder", "is a directory"}},
-      {score, "<" + quote(path("a_folder").string()), {"error while reading standard input", "Is a directory"}},
-      {"embed --model " + quote(kZh.string()), "<" + quote(path("a_folder").string()), {"error while reading standard input"}},
+      {score, path("a_folder"), {"error while reading standard input", "Is a directory"}},
+      {"embed --model " + quote(kZh.string()), path("a_folder"), {"error while reading standard input"}},
   };
   for (const auto& c : cases) {
-    const CliResult r = run(c.args, c.stdin_redirect);
-    expect_error(r, 3, c.says, c.args + " " + c.stdin_redirect);
+    const CliResult r = c.stdin_from.empty() ? run_cli(dir_, c.args) : run_cli(dir_, c.args, StdinFile{c.stdin_from});
+    expect_error(r, 3, c.says, c.args + " <" + c.stdin_from.string());
     EXPECT_EQ(r.out, "") << c.args;
   }
   EXPECT_FALSE(fs::exists(path("a_folder.partial")));

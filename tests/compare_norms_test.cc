@@ -197,17 +197,7 @@ class CompareNormsCli : public nspbert::test_support::ScratchDirTest {
     write_file(path("texts.jsonl"), texts_jsonl(fx["texts"]));
   }
 
-  CliResult run(const std::string& args) const {
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string command = std::string(NSPBERT_CLI) + " compare-norms " + args + " </dev/null >" +
-                                quote(out.string()) + " 2>" + quote(err.string());
-    const int status = std::system(command.c_str());
-    CliResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
+  CliResult norms(const std::string& args) const { return nspbert::test_support::run_cli(dir_, "compare-norms " + args); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string texts() const { return quote(path("texts.jsonl")); }
 
@@ -233,7 +223,7 @@ TEST_F(CompareNormsCli, ReproducesEveryNormsFixture) {
     SCOPED_TRACE(entry.path().filename().string());
     write_file(path("fx.jsonl"), texts_jsonl(fx["texts"]));
     const std::string svg = path("fx.svg");
-    const CliResult r = run("--model " + quote((kData / "fixtures" / fx["model"].get<std::string>()).string()) +
+    const CliResult r = norms("--model " + quote((kData / "fixtures" / fx["model"].get<std::string>()).string()) +
                             " --input " + quote(path("fx.jsonl")) + " --max-length " + std::to_string(fx["maxlen"].get<int>()) +
                             " --format json --plot " + quote(svg));
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -251,7 +241,7 @@ TEST_F(CompareNormsCli, ReproducesEveryNormsFixture) {
 TEST_F(CompareNormsCli, OneRunComparesAllModelsInOrder) {
   std::string args;
   for (const std::string& m : kModels) args += " --model " + quote(model_dir(m));
-  const CliResult r = run(args + " --input " + texts() + " --max-length 64 --format json --plot " + quote(path("all.svg")));
+  const CliResult r = norms(args + " --input " + texts() + " --max-length 64 --format json --plot " + quote(path("all.svg")));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json out = json::parse(r.out);
   ASSERT_EQ(out["models"].size(), kModels.size());
@@ -301,7 +291,7 @@ TEST_F(CompareNormsCli, OneRunComparesAllModelsInOrder) {
 }
 
 TEST_F(CompareNormsCli, TableShowsEveryLayerAndTheSummary) {
-  const CliResult r = run("--model " + quote(model_dir("megatron-zh-tiny")) + " --input " + texts());
+  const CliResult r = norms("--model " + quote(model_dir("megatron-zh-tiny")) + " --input " + texts());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("megatron-zh-tiny"), std::string::npos);
   EXPECT_NE(r.out.find("pre-norm"), std::string::npos);
@@ -313,12 +303,12 @@ TEST_F(CompareNormsCli, TableShowsEveryLayerAndTheSummary) {
 
 TEST_F(CompareNormsCli, AblationsAreLabelledInEveryOutput) {
   const std::string both = "--model " + quote(model_dir("bert-zh-tiny")) + " --model " + quote(model_dir("megatron-zh-tiny"));
-  const CliResult plain = run(both + " --input " + texts() + " --format json");
+  const CliResult plain = norms(both + " --input " + texts() + " --format json");
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   const json base = json::parse(plain.out);
 
   // Asking every model to be pre-norm changes only the post-norm one.
-  const CliResult r = run(both + " --input " + texts() + " --norm-placement pre --format json --plot " + quote(path("a.svg")));
+  const CliResult r = norms(both + " --input " + texts() + " --norm-placement pre --format json --plot " + quote(path("a.svg")));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json out = json::parse(r.out);
   EXPECT_TRUE(out["ablation"].get<bool>());
@@ -343,7 +333,7 @@ TEST_F(CompareNormsCli, AblationsAreLabelledInEveryOutput) {
   EXPECT_NE(legend[0]->all_text().find("ablation"), std::string::npos);
   EXPECT_EQ(legend[1]->all_text().find("ablation"), std::string::npos);
 
-  const CliResult table = run(both + " --input " + texts() + " --residual-scale 2");
+  const CliResult table = norms(both + " --input " + texts() + " --residual-scale 2");
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_EQ(table.out.rfind("ABLATION", 0), 0u);
   size_t labelled = 0;
@@ -352,14 +342,14 @@ TEST_F(CompareNormsCli, AblationsAreLabelledInEveryOutput) {
   EXPECT_NE(table.out.find("alpha = 2.0000"), std::string::npos);
 
   // DeepNorm's alpha for an N-layer encoder: (2N)^(1/4).
-  const CliResult deep = run(both + " --input " + texts() + " --residual-scale deepnorm --format json");
+  const CliResult deep = norms(both + " --input " + texts() + " --residual-scale deepnorm --format json");
   ASSERT_EQ(deep.exit_code, 0) << deep.err;
   const json d = json::parse(deep.out);
   EXPECT_NEAR(d["models"][0]["ablation"]["residual_scale"].get<double>(), std::pow(4.0, 0.25), 1e-6);
   EXPECT_NEAR(d["models"][1]["ablation"]["residual_scale"].get<double>(), std::pow(6.0, 0.25), 1e-6);
 
   // The native placement asked for explicitly is no ablation.
-  const CliResult native = run("--model " + quote(model_dir("bert-zh-tiny")) + " --input " + texts() +
+  const CliResult native = norms("--model " + quote(model_dir("bert-zh-tiny")) + " --input " + texts() +
                                " --norm-placement post --format json");
   ASSERT_EQ(native.exit_code, 0);
   EXPECT_FALSE(json::parse(native.out)["ablation"].get<bool>());
@@ -367,8 +357,8 @@ TEST_F(CompareNormsCli, AblationsAreLabelledInEveryOutput) {
 
 TEST_F(CompareNormsCli, ChunkedRunEqualsOnePass) {
   const std::string args = "--model " + quote(model_dir("roformer-zh-tiny")) + " --input " + texts() + " --format json";
-  const CliResult one = run(args + " --chunk 1000");
-  const CliResult small = run(args + " --chunk 1");
+  const CliResult one = norms(args + " --chunk 1000");
+  const CliResult small = norms(args + " --chunk 1");
   ASSERT_EQ(one.exit_code, 0) << one.err;
   ASSERT_EQ(small.exit_code, 0) << small.err;
   const json a = json::parse(one.out)["models"][0], b = json::parse(small.out)["models"][0];
@@ -386,7 +376,7 @@ TEST_F(CompareNormsCli, InvalidLinesAreSkippedReportedAndCounted) {
   write_file(path("mixed.jsonl"), mixed);
 
   const std::string model = "--model " + quote(model_dir("bert-zh-tiny"));
-  const CliResult r = run(model + " --input " + quote(path("mixed.jsonl")) + " --max-length 64 --format json");
+  const CliResult r = norms(model + " --input " + quote(path("mixed.jsonl")) + " --max-length 64 --format json");
   EXPECT_EQ(r.exit_code, 1);
   for (const char* line : {"line 1 ", "line 4 ", "line 5 ", "line 6 "}) EXPECT_NE(r.err.find(line), std::string::npos) << line;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 4);
@@ -426,13 +416,13 @@ TEST_F(CompareNormsCli, BadInputsFailWithOneLine) {
       {model + " --input " + texts() + " --plot " + quote(path("no/such/dir/p.svg")), 3},
   };
   for (const Case& c : cases) {
-    const CliResult r = run(c.args);
+    const CliResult r = norms(c.args);
     EXPECT_EQ(r.exit_code, c.exit_code) << c.args << "\n" << r.err;
     EXPECT_TRUE(one_error_line(r)) << c.args << "\n" << r.err;
     EXPECT_TRUE(r.out.empty()) << c.args;
   }
   // Every line invalid: each reported, then one error that there was nothing to measure.
-  const CliResult r = run(model + " --input " + quote(path("all_bad.jsonl")));
+  const CliResult r = norms(model + " --input " + quote(path("all_bad.jsonl")));
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("line 1 "), std::string::npos);
   EXPECT_NE(r.err.find("no usable text"), std::string::npos);

@@ -20,7 +20,7 @@
 #include "engine/weights/weight_store.h"
 #include "models/config_reader.h"
 #include "models/model.h"
-#include "models/zero_shot/jsonl_stream.h"
+#include "engine/io/jsonl_stream.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
@@ -51,10 +51,10 @@ void expect_one_line(const std::string& message) {
   EXPECT_EQ(message.find_first_of("\n\r"), std::string::npos) << message;
 }
 
-std::vector<nspbert::zero_shot::JsonlItem> read_jsonl(const std::string& text) {
+std::vector<nspbert::io::JsonlItem> read_jsonl(const std::string& text) {
   std::istringstream in(text);
-  nspbert::zero_shot::JsonlReader reader(in, "regression.jsonl");
-  std::vector<nspbert::zero_shot::JsonlItem> all, chunk;
+  nspbert::io::JsonlReader reader(in, "regression.jsonl");
+  std::vector<nspbert::io::JsonlItem> all, chunk;
   while (reader.read_chunk(2, chunk)) all.insert(all.end(), chunk.begin(), chunk.end());
   return all;
 }
@@ -62,14 +62,7 @@ std::vector<nspbert::zero_shot::JsonlItem> read_jsonl(const std::string& text) {
 CliResult run_cli(const std::string& args) {
   const fs::path dir = fs::temp_directory_path() / ("nspbert_fuzz_regression_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  const fs::path out = dir / "stdout", err = dir / "stderr";
-  const std::string command =
-      std::string(NSPBERT_CLI) + " " + args + " </dev/null >" + quote(out.string()) + " 2>" + quote(err.string());
-  const int status = std::system(command.c_str());
-  CliResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
+  const CliResult r = nspbert::test_support::run_cli(dir, args);
   fs::remove_all(dir);
   return r;
 }
@@ -79,7 +72,7 @@ CliResult run_cli(const std::string& args) {
 TEST(FuzzRegression, JsonlNumberOverflowIsALineError) {
   const std::string input = slurp(kInputs / "jsonl_number_overflow.jsonl");
   ASSERT_EQ(input, "1e400");
-  const auto item = nspbert::zero_shot::parse_jsonl_line(7, input);
+  const auto item = nspbert::io::parse_jsonl_line(7, input);
   EXPECT_EQ(item.line, 7);
   EXPECT_EQ(item.error, "not valid JSON: number overflow parsing '1e400'");
 

@@ -54,16 +54,20 @@ class Interrupt : public nspbert::test_support::ScratchDirTest {
   void SetUp() override {
     ScratchDirTest::SetUp();
     input_ = dir_ / "input.jsonl";
-    // The TNEWS samples repeated, each line with its own id so a lost, repeated or reordered line shows.
+    write_input(input_, kLines);
+  }
+
+  // The TNEWS samples repeated, each line with its own id so a lost, repeated or reordered line shows.
+  static void write_input(const fs::path& path, int lines) {
     const std::vector<std::string> tnews = lines_of(slurp(kData / "fewclue/tnews.jsonl"));
     std::string input;
-    for (int i = 0; i < kLines; ++i) {
+    for (int i = 0; i < lines; ++i) {
       json line = json::parse(tnews[static_cast<size_t>(i) % tnews.size()]);
       line["id"] = i;
       input += line.dump() + "\n";
       if (i % 50 == 7) input += "\n";  // blank lines are skipped, never counted
     }
-    write_file(input_, input);
+    write_file(path, input);
   }
 
   // Starts nspbert with `args`, standard input from /dev/null, standard output and error to files.
@@ -132,8 +136,9 @@ class Interrupt : public nspbert::test_support::ScratchDirTest {
 
   // Runs to completion and returns the exit code.
   int run(const std::vector<std::string>& args) const {
-    const pid_t pid = start(args, dir_ / "stdout", dir_ / "stderr");
-    return pid > 0 ? wait_for_exit(pid) : -1;
+    std::string words;
+    for (const std::string& a : args) words += " " + nspbert::test_support::quote(a);
+    return nspbert::test_support::run_cli(dir_, words).exit_code;
   }
 
   // The lines of an interrupted output: every one complete, and the same as the uninterrupted run's.
@@ -155,13 +160,15 @@ class Interrupt : public nspbert::test_support::ScratchDirTest {
     return args;
   }
 
-  // The uninterrupted run's output lines.
-  std::vector<std::string> reference(std::vector<std::string> args) const {
+  // The uninterrupted run's output lines; `id_field` is where an output line carries the input's id.
+  std::vector<std::string> reference(std::vector<std::string> args, int lines_in = kLines,
+                                     const std::string& id_field = "id") const {
     EXPECT_EQ(run(args), 0) << slurp(dir_ / "stderr");
     const fs::path output = args[std::find(args.begin(), args.end(), "--output") - args.begin() + 1];
     const std::vector<std::string> lines = lines_of(slurp(output));
-    EXPECT_EQ(lines.size(), static_cast<size_t>(kLines));
-    for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(json::parse(lines[i])["id"], i);
+    EXPECT_EQ(lines.size(), static_cast<size_t>(lines_in));
+    if (!id_field.empty())
+      for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(json::parse(lines[i])[id_field], i);
     return lines;
   }
 
@@ -197,6 +204,7 @@ class Interrupt : public nspbert::test_support::ScratchDirTest {
   }
 
   static constexpr int kLines = 400;
+  static constexpr int kLongLines = 5000;
   fs::path input_;
 };
 
@@ -268,4 +276,39 @@ TEST_F(Interrupt, TokenizeResumesAPartialOutputWithATornLine) {
       << slurp(dir_ / "stderr");
   EXPECT_EQ(slurp(resumed), want);
   EXPECT_FALSE(fs::exists(resumed.string() + ".partial"));
+}
+
+// embed and pair-score run a chunk in well under a millisecond on the tiny fixture: a long input and
+// one line per chunk keep them running when the signal comes.
+TEST_F(Interrupt, EmbedStoppedBySigintOrTwoSignalsResumesToTheUninterruptedResult) {
+  const fs::path long_input = dir_ / "long.jsonl";
+  write_input(long_input, kLongLines);
+  auto args = [&](const fs::path& output) {
+    return std::vector<std::string>{"embed", "--model", kZh, "--field", "sentence", "--chunk-size", "1",
+                                    "--input", long_input.string(), "--output", output.string()};
+  };
+  // embed echoes the text, not the id: the lines are checked against the uninterrupted run only.
+  const std::vector<std::string> want = reference(args(dir_ / "reference.jsonl"), kLongLines, "");
+  {
+    SCOPED_TRACE("SIGINT");
+    interrupt_and_resume(args(dir_ / "int.jsonl"), dir_ / "int.jsonl", {SIGINT}, want);
+  }
+  {
+    SCOPED_TRACE("SIGTERM then SIGINT");
+    interrupt_and_resume(args(dir_ / "twice.jsonl"), dir_ / "twice.jsonl", {SIGTERM, SIGINT}, want);
+  }
+}
+
+TEST_F(Interrupt, PairScoreStoppedBySigtermResumesToTheUninterruptedResult) {
+  const fs::path long_input = dir_ / "long.jsonl", model = dir_ / "cross_encoder";
+  write_input(long_input, kLongLines);
+  const std::vector<float> weight(2 * 32, 0.01f), bias{0.1f, -0.1f};  // bert-zh-tiny: hidden size 32
+  nspbert::test_support::add_classifier(kZh, model, weight, bias);
+  auto args = [&](const fs::path& output) {
+    return std::vector<std::string>{"pair-score", "--model", model.string(), "--a-field", "sentence", "--b-field",
+                                    "keywords", "--chunk-size", "1", "--input", long_input.string(), "--output",
+                                    output.string()};
+  };
+  const std::vector<std::string> want = reference(args(dir_ / "reference.jsonl"), kLongLines, "");
+  interrupt_and_resume(args(dir_ / "term.jsonl"), dir_ / "term.jsonl", {SIGTERM}, want);
 }

@@ -34,8 +34,10 @@ const std::string kBertEn = (kModels / "bert-en-tiny").string();
 const std::string kRoformerV2 = (kModels / "roformer-v2-zh-tiny").string();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+using nspbert::test_support::add_classifier;
 using nspbert::test_support::CliResult;
 using nspbert::test_support::quote;
+using nspbert::test_support::run_cli;
 using nspbert::test_support::slurp;
 using nspbert::test_support::write_file;
 
@@ -97,52 +99,13 @@ std::vector<double> plain_geodesic_from_first(const std::vector<std::vector<doub
   return g[0];
 }
 
-// Copies a fixture model and appends classifier.weight [C, H] / classifier.bias [C] (F32) to its
-// safetensors file, written here by hand: 8-byte header length, JSON header, data.
-void add_classifier(const fs::path& from, const fs::path& to, const std::vector<float>& weight,
-                    const std::vector<float>& bias) {
-  fs::create_directories(to);
-  for (const char* f : {"config.json", "vocab.txt", "tokenizer_config.json"}) fs::copy_file(from / f, to / f);
-  const std::string bytes = slurp(from / "model.safetensors");
-  uint64_t header_len = 0;
-  std::memcpy(&header_len, bytes.data(), 8);
-  json header = json::parse(bytes.substr(8, header_len));
-  std::string data = bytes.substr(8 + header_len);
-  while (data.size() % 4) data += '\0';
-  const int64_t C = static_cast<int64_t>(bias.size()), H = static_cast<int64_t>(weight.size()) / C;
-  const auto append = [&](const std::string& name, const std::vector<float>& values, std::vector<int64_t> shape) {
-    const size_t begin = data.size();
-    data.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
-    header[name] = {{"dtype", "F32"}, {"shape", shape}, {"data_offsets", {begin, data.size()}}};
-  };
-  append("classifier.weight", weight, {C, H});
-  append("classifier.bias", bias, {C});
-  std::string header_text = header.dump();
-  while (header_text.size() % 8) header_text += ' ';
-  const uint64_t new_len = header_text.size();
-  std::string out(reinterpret_cast<const char*>(&new_len), 8);
-  write_file(to / "model.safetensors", out + header_text + data);
-}
-
 class SimilarityCli : public nspbert::test_support::ScratchDirTest {
  protected:
-  CliResult run(const std::string& args, const std::string& stdin_text = "") const {
-    const fs::path in = dir_ / "stdin", out = dir_ / "stdout", err = dir_ / "stderr";
-    write_file(in, stdin_text);
-    const std::string command = std::string(NSPBERT_CLI) + " " + args + " <" + quote(in.string()) + " >" +
-                                quote(out.string()) + " 2>" + quote(err.string());
-    const int status = std::system(command.c_str());
-    CliResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
 
   // Mean-pooled vectors through `embed` (checked against the fixtures in Fixtures).
   std::vector<std::vector<double>> embed(const std::string& model, const std::vector<std::string>& texts,
                                          const std::string& extra = "") const {
-    const CliResult r = run("embed --model " + quote(model) + " --format jsonl " + extra, texts_jsonl(texts));
+    const CliResult r = run_cli(dir_, "embed --model " + quote(model) + " --format jsonl " + extra, texts_jsonl(texts));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::vector<std::vector<double>> out;
     for (const json& row : parse_lines(r.out)) out.push_back(row.at("embedding").get<std::vector<double>>());
@@ -157,7 +120,7 @@ class SimilarityCli : public nspbert::test_support::ScratchDirTest {
       line["b"] = *b;
       args += " --pair-field b";
     }
-    const CliResult r = run(args, line.dump() + "\n");
+    const CliResult r = run_cli(dir_, args, line.dump() + "\n");
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out);
   }
@@ -169,7 +132,7 @@ class SimilarityCli : public nspbert::test_support::ScratchDirTest {
     if (encoded.contains("type_ids")) request["token_type_ids"] = json::array({encoded["type_ids"]});
     write_file(dir_ / "request.json", request.dump());
     const CliResult r =
-        run("forward --no-stats --model " + quote(model) + " --input " + quote((dir_ / "request.json").string()) +
+        run_cli(dir_, "forward --no-stats --model " + quote(model) + " --input " + quote((dir_ / "request.json").string()) +
             " " + extra);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out);
@@ -195,7 +158,7 @@ TEST_F(SimilarityCli, Fixtures) {
     const std::string input = texts_jsonl(texts);
     ++files;
 
-    CliResult r = run("embed --pooling mean --format json" + common, input);
+    CliResult r = run_cli(dir_, "embed --pooling mean --format json" + common, input);
     ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
     json got = json::parse(r.out);
     ASSERT_EQ(got.size(), texts.size());
@@ -206,7 +169,7 @@ TEST_F(SimilarityCli, Fixtures) {
     }
     EXPECT_LE(max_abs_diff(vectors, spec["expect_embeddings_mean"]), 1e-3) << name << " mean";
 
-    r = run("embed --pooling cls --format json" + common, input);
+    r = run_cli(dir_, "embed --pooling cls --format json" + common, input);
     ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
     got = json::parse(r.out);
     vectors = json::array();
@@ -214,7 +177,7 @@ TEST_F(SimilarityCli, Fixtures) {
     EXPECT_LE(max_abs_diff(vectors, spec["expect_embedding_cls"]), 1e-3) << name << " cls";
 
     for (const std::string distance : {"cosine", "geodesic"}) {
-      r = run("rank --query " + quote(spec["query"]) + " --distance " + distance + " --k " +
+      r = run_cli(dir_, "rank --query " + quote(spec["query"]) + " --distance " + distance + " --k " +
                   std::to_string(spec["k"].get<int>()) + " --format json" + common,
               input);
       ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
@@ -245,7 +208,7 @@ TEST_F(SimilarityCli, RankMatchesFloydWarshallForOtherK) {
   const auto vectors = embed(kBertEn, with_query);
   for (int k : {1, 2, 5, 40}) {
     const std::vector<double> want = plain_geodesic_from_first(vectors, k);
-    const CliResult r = run("rank --model " + quote(kBertEn) + " --distance geodesic --k " + std::to_string(k) +
+    const CliResult r = run_cli(dir_, "rank --model " + quote(kBertEn) + " --distance geodesic --k " + std::to_string(k) +
                           " --query " + quote(spec["query"]),
                       texts_jsonl(texts));
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -261,7 +224,7 @@ TEST_F(SimilarityCli, RankMatchesFloydWarshallForOtherK) {
     }
   }
   // --top keeps the best N.
-  const CliResult r = run("rank --model " + quote(kBertEn) + " --top 3 --query " + quote(spec["query"]),
+  const CliResult r = run_cli(dir_, "rank --model " + quote(kBertEn) + " --top 3 --query " + quote(spec["query"]),
                     texts_jsonl(texts));
   EXPECT_EQ(parse_lines(r.out).size(), 3u);
 }
@@ -285,7 +248,7 @@ TEST_F(SimilarityCli, SummarizePicksNearestToCentreInDocumentOrder) {
   order.resize(n);
   std::sort(order.begin(), order.end());
 
-  CliResult r = run("summarize --model " + quote(kBertZh) + " --no-split -n 4 --k 3", texts_jsonl(sentences));
+  CliResult r = run_cli(dir_, "summarize --model " + quote(kBertZh) + " --no-split -n 4 --k 3", texts_jsonl(sentences));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json got = json::parse(r.out);
   EXPECT_EQ(got["centre"], "mean");
@@ -305,7 +268,7 @@ TEST_F(SimilarityCli, SummarizePicksNearestToCentreInDocumentOrder) {
   std::vector<std::string> with_query = {query};
   with_query.insert(with_query.end(), sentences.begin(), sentences.end());
   const std::vector<double> qgeo = plain_geodesic_from_first(embed(kBertZh, with_query), k);
-  r = run("summarize --model " + quote(kBertZh) + " --no-split -n 2 --k 3 --format jsonl --query " +
+  r = run_cli(dir_, "summarize --model " + quote(kBertZh) + " --no-split -n 2 --k 3 --format jsonl --query " +
               quote(query),
           texts_jsonl(sentences));
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -323,7 +286,7 @@ TEST_F(SimilarityCli, SummarizePicksNearestToCentreInDocumentOrder) {
 
 TEST_F(SimilarityCli, SummarizeSplitsSentences) {
   const std::string doc = "屏幕很清楚。电池不耐用！客服态度很好。物流太慢了？";
-  const CliResult r = run("summarize --model " + quote(kBertZh) + " -n 2", texts_jsonl({doc, "第二段。还有一句"}));
+  const CliResult r = run_cli(dir_, "summarize --model " + quote(kBertZh) + " -n 2", texts_jsonl({doc, "第二段。还有一句"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json got = json::parse(r.out);
   EXPECT_EQ(got["sentences"], 6);
@@ -356,12 +319,12 @@ TEST_F(SimilarityCli, EmbedOptionsAndLineErrors) {
   EXPECT_LE(max_abs_diff(json(plain[0]), json(mean_of_rows(fw["last_hidden_state"][0]))), 1e-5);
 
   // TEXT arguments work like JSONL input.
-  CliResult r = run("embed --model " + quote(kBertZh) + " 很好用 不太行");
+  CliResult r = run_cli(dir_, "embed --model " + quote(kBertZh) + " 很好用 不太行");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(parse_lines(r.out).size(), 2u);
 
   // One output per non-blank line, in order; bad lines become {"line", "error"}, exit 1.
-  r = run("embed --model " + quote(kBertZh), "{\"text\": \"好\"}\nnot json\n\n[1]\n{\"x\": 1}\n{\"text\": 3}\n{\"text\": \"差\"}\n");
+  r = run_cli(dir_, "embed --model " + quote(kBertZh), "{\"text\": \"好\"}\nnot json\n\n[1]\n{\"x\": 1}\n{\"text\": 3}\n{\"text\": \"差\"}\n");
   EXPECT_EQ(r.exit_code, 1);
   const auto rows = parse_lines(r.out);
   ASSERT_EQ(rows.size(), 6u);
@@ -377,7 +340,7 @@ TEST_F(SimilarityCli, EmbedOptionsAndLineErrors) {
   // Past one 2048-line chunk: still one output per line, in order.
   std::string many;
   for (int i = 0; i < 2100; ++i) many += json{{"text", "第" + std::to_string(i) + "句"}}.dump() + "\n";
-  r = run("embed --model " + quote(kBertZh), many);
+  r = run_cli(dir_, "embed --model " + quote(kBertZh), many);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto all = parse_lines(r.out);
   ASSERT_EQ(all.size(), 2100u);
@@ -385,15 +348,15 @@ TEST_F(SimilarityCli, EmbedOptionsAndLineErrors) {
   EXPECT_EQ(all[2099]["text"], "第2099句");
 
   // --field picks another JSONL field; empty input gives empty output.
-  r = run("embed --model " + quote(kBertZh) + " --field sentence", "{\"sentence\": \"好\"}\n");
+  r = run_cli(dir_, "embed --model " + quote(kBertZh) + " --field sentence", "{\"sentence\": \"好\"}\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  r = run("embed --format json --model " + quote(kBertZh), "");
+  r = run_cli(dir_, "embed --format json --model " + quote(kBertZh), "");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(json::parse(r.out), json::array());
 }
 
 TEST_F(SimilarityCli, RankReportsBadLinesAfterTheRanking) {
-  const CliResult r = run("rank --model " + quote(kBertZh) + " --query 好 --distance geodesic --k 1",
+  const CliResult r = run_cli(dir_, "rank --model " + quote(kBertZh) + " --query 好 --distance geodesic --k 1",
                     "{\"text\": \"好\"}\n{oops\n{\"text\": \"差\"}\n");
   EXPECT_EQ(r.exit_code, 1);
   const auto rows = parse_lines(r.out);
@@ -426,7 +389,7 @@ TEST_F(SimilarityCli, UsageAndModelErrorsAreOneLine) {
       {"summarize --model " + zh + " -n 0", 2},
   };
   for (const auto& c : cases) {
-    const CliResult r = run(c.args, "{\"sentence1\": \"a\", \"sentence2\": \"b\"}\n");
+    const CliResult r = run_cli(dir_, c.args, "{\"sentence1\": \"a\", \"sentence2\": \"b\"}\n");
     EXPECT_EQ(r.exit_code, c.code) << c.args << "\n" << r.err;
     EXPECT_TRUE(r.out.empty()) << c.args;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.args << "\n" << r.err;
@@ -456,7 +419,7 @@ TEST_F(SimilarityCli, PairScoreWithClassifierHeads) {
     for (auto& x : bias) x = normal(rng);
     const fs::path model = dir_ / ("cross_encoder_" + std::to_string(C));
     add_classifier(kBertZh, model, w, bias);
-    const CliResult r = run("pair-score --model " + quote(model.string()), input);
+    const CliResult r = run_cli(dir_, "pair-score --model " + quote(model.string()), input);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto rows = parse_lines(r.out);
     ASSERT_EQ(rows.size(), 3u);
@@ -479,7 +442,7 @@ TEST_F(SimilarityCli, PairScoreWithClassifierHeads) {
     }
     if (C == 2) {
       // Other field names, and a bad line that does not stop the run.
-      const CliResult other = run("pair-score --format json --a-field q --b-field d --model " + quote(model.string()),
+      const CliResult other = run_cli(dir_, "pair-score --format json --a-field q --b-field d --model " + quote(model.string()),
                             "{\"q\": \"陈情令好不好看\", \"d\": \"陈情令好看不好看\"}\n{\"q\": \"x\"}\n");
       EXPECT_EQ(other.exit_code, 1);
       const json got = json::parse(other.out);
@@ -491,7 +454,7 @@ TEST_F(SimilarityCli, PairScoreWithClassifierHeads) {
 
   // Three classes is not a pair scorer.
   add_classifier(kBertZh, dir_ / "three", std::vector<float>(3 * H, 0.1f), {0, 0, 0});
-  const CliResult r = run("pair-score --model " + quote((dir_ / "three").string()), input);
+  const CliResult r = run_cli(dir_, "pair-score --model " + quote((dir_ / "three").string()), input);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("3 outputs"), std::string::npos) << r.err;
 }
@@ -503,33 +466,33 @@ TEST_F(SimilarityCli, AbsolutePositionsTruncateOrRefuse) {
   const std::string zh = quote(kBertZh);
 
   // Default: cut at the 512-entry table, with one note on stderr; same vectors as --max-length 512.
-  CliResult r = run("embed --model " + zh, input);
+  CliResult r = run_cli(dir_, "embed --model " + zh, input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("1 of 2 sequences were cut to 512 tokens"), std::string::npos) << r.err;
   const auto cut = parse_lines(r.out);
-  r = run("embed --model " + zh + " --max-length 512", input);
+  r = run_cli(dir_, "embed --model " + zh + " --max-length 512", input);
   EXPECT_TRUE(r.err.empty()) << r.err;
   EXPECT_LE(max_abs_diff(parse_lines(r.out)[0]["embedding"], cut[0]["embedding"]), 1e-6);
 
   // --overlength error refuses that line, names the table, keeps going.
-  r = run("embed --model " + zh + " --overlength error", input);
+  r = run_cli(dir_, "embed --model " + zh + " --overlength error", input);
   EXPECT_EQ(r.exit_code, 1);
   auto rows = parse_lines(r.out);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_NE(rows[0]["error"].get<std::string>().find("position table (512)"), std::string::npos);
   EXPECT_TRUE(rows[1].contains("embedding"));
   // ... unless --max-length keeps it inside the table.
-  r = run("embed --model " + zh + " --overlength error --max-length 100", input);
+  r = run_cli(dir_, "embed --model " + zh + " --overlength error --max-length 100", input);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   // A --max-length past the table is still refused (error) or cut (truncate).
-  r = run("embed --model " + zh + " --overlength error --max-length 600", input);
+  r = run_cli(dir_, "embed --model " + zh + " --overlength error --max-length 600", input);
   EXPECT_EQ(r.exit_code, 1);
-  r = run("embed --model " + zh + " --max-length 600", input);
+  r = run_cli(dir_, "embed --model " + zh + " --max-length 600", input);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.err.find("cut to 512"), std::string::npos);
 
   // A query past the table under --overlength error stops rank with one line.
-  r = run("rank --model " + zh + " --overlength error --query " + quote(text), texts_jsonl({"短句"}));
+  r = run_cli(dir_, "rank --model " + zh + " --overlength error --query " + quote(text), texts_jsonl({"短句"}));
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("query"), std::string::npos);
 }
@@ -540,17 +503,17 @@ TEST_F(SimilarityCli, RopeModelsTakeAnyLengthAndTheLengthOptions) {
   const char* characters[] = {"好", "差", "中"};
   for (int i = 0; i < 1700; ++i) long_text += characters[i % 3];
   const std::string v2 = quote(kRoformerV2);
-  CliResult r = run("embed --model " + v2 + " --overlength error", texts_jsonl({long_text}));
+  CliResult r = run_cli(dir_, "embed --model " + v2 + " --overlength error", texts_jsonl({long_text}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("longer than the training length (1536"), std::string::npos) << r.err;
   const json plain = parse_lines(r.out)[0]["embedding"];
 
   // --logn-scale with no value = m is the training length; with a value, that m.
-  r = run("embed --model " + v2 + " --logn-scale", texts_jsonl({long_text}));
+  r = run_cli(dir_, "embed --model " + v2 + " --logn-scale", texts_jsonl({long_text}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.err.empty()) << r.err;  // a remedy is on: no note
   const json logn_default = parse_lines(r.out)[0]["embedding"];
-  r = run("embed --model " + v2 + " --logn-scale 1536", texts_jsonl({long_text}));
+  r = run_cli(dir_, "embed --model " + v2 + " --logn-scale 1536", texts_jsonl({long_text}));
   EXPECT_LE(max_abs_diff(parse_lines(r.out)[0]["embedding"], logn_default), 1e-7);
   EXPECT_GT(max_abs_diff(logn_default, plain), 1e-6);
 
@@ -567,7 +530,7 @@ TEST_F(SimilarityCli, RopeModelsTakeAnyLengthAndTheLengthOptions) {
   // The window is what the fixture contract means by it: compare with a forward request option.
   json request = {{"input_ids", {encoded["ids"]}}, {"options", {{"window", 3}}}};
   write_file(dir_ / "window.json", request.dump());
-  r = run("forward --no-stats --model " + v2 + " --input " + quote((dir_ / "window.json").string()));
+  r = run_cli(dir_, "forward --no-stats --model " + v2 + " --input " + quote((dir_ / "window.json").string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto windowed = embed(kRoformerV2, {text}, "--attention-window 3");
   EXPECT_LE(max_abs_diff(json(windowed[0]), json(mean_of_rows(json::parse(r.out)["last_hidden_state"][0]))), 1e-5);
@@ -576,9 +539,47 @@ TEST_F(SimilarityCli, RopeModelsTakeAnyLengthAndTheLengthOptions) {
 
   // Every encoder-running command of this issue takes the options.
   for (const std::string cmd : {"rank --query 好", "summarize"}) {
-    r = run(cmd + " --model " + v2 + " --hwfa --attention-window 8 --logn-scale 64", texts_jsonl({text, "好"}));
+    r = run_cli(dir_, cmd + " --model " + v2 + " --hwfa --attention-window 8 --logn-scale 64", texts_jsonl({text, "好"}));
     EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
   }
 }
 
 }  // namespace
+
+// --output and --resume as for score: the file is written via FILE.partial, and a run cut in the
+// middle of a line continues to exactly the uninterrupted output (here: standard output).
+TEST_F(SimilarityCli, EmbedAndPairScoreWriteOutputViaPartialAndResume) {
+  const fs::path cross_encoder = dir_ / "cross_encoder";
+  add_classifier(kBertZh, cross_encoder, std::vector<float>(2 * 32, 0.02f), {0.3f, -0.2f});
+  std::string input;
+  for (const char* text : {"很好用", "不太行", "", "还可以吧", "质量一般般", "物流很快"})
+    input += json{{"text", text}, {"other", std::string(text) + "！"}}.dump() + "\n";
+  input += "\n{oops\n{\"text\": \"最后一行\", \"other\": \"最后\"}\n";
+  write_file(dir_ / "in.jsonl", input);
+  const std::string in = " --input " + quote((dir_ / "in.jsonl").string());
+  for (const std::string& command : {"embed --model " + quote(kBertZh) + in,
+                                     "pair-score --a-field text --b-field other --model " + quote(cross_encoder.string()) + in}) {
+    SCOPED_TRACE(command.substr(0, 10));
+    const CliResult to_stdout = run_cli(dir_, command);
+    ASSERT_EQ(to_stdout.exit_code, 1) << to_stdout.err;  // the {oops line
+    ASSERT_EQ(parse_lines(to_stdout.out).size(), 8u);
+    const fs::path out = dir_ / "out.jsonl", resumed = dir_ / "resumed.jsonl";
+    const CliResult to_file = run_cli(dir_, command + " --output " + quote(out.string()));
+    EXPECT_EQ(to_file.exit_code, 1);
+    EXPECT_EQ(to_file.out, "");
+    EXPECT_EQ(slurp(out), to_stdout.out);
+    EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+
+    // What a killed run leaves: two complete lines and half of the third.
+    const size_t third = to_stdout.out.find('\n', to_stdout.out.find('\n') + 1) + 1;
+    write_file(resumed.string() + ".partial", to_stdout.out.substr(0, third + 5));
+    const CliResult resume = run_cli(dir_, command + " --output " + quote(resumed.string()) + " --resume");
+    EXPECT_EQ(resume.exit_code, 1) << resume.err;
+    EXPECT_EQ(slurp(resumed), to_stdout.out);
+    EXPECT_FALSE(fs::exists(resumed.string() + ".partial"));
+
+    const CliResult json_resume = run_cli(dir_, command + " --format json --output " + quote(resumed.string()) + " --resume");
+    EXPECT_EQ(json_resume.exit_code, 2);
+    EXPECT_NE(json_resume.err.find("--resume needs --format jsonl"), std::string::npos) << json_resume.err;
+  }
+}

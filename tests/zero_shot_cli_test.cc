@@ -28,23 +28,12 @@ const std::string kZh = (kData / "fixtures/models/bert-zh-tiny").string();
 
 using nspbert::test_support::CliResult;
 using nspbert::test_support::quote;
+using nspbert::test_support::run_cli;
 using nspbert::test_support::slurp;
 using nspbert::test_support::write_file;
 
 class ZeroShotCli : public nspbert::test_support::ScratchDirTest {
  protected:
-  CliResult run(const std::string& args, const std::string& stdin_text = "") const {
-    const fs::path in = dir_ / "stdin", out = dir_ / "stdout", err = dir_ / "stderr";
-    write_file(in, stdin_text);
-    const std::string command = std::string(NSPBERT_CLI) + " " + args + " <" + quote(in.string()) + " >" +
-                                quote(out.string()) + " 2>" + quote(err.string());
-    const int status = std::system(command.c_str());
-    CliResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
   fs::path path(const std::string& name) const { return dir_ / name; }
 
 };
@@ -80,7 +69,7 @@ TEST_F(ZeroShotCli, ClassifyReproducesEveryNspFixture) {
                          quote(labels) + " --position " + t["position"].get<std::string>() + " --max-length " +
                          std::to_string(t["maxlen"].get<int>()) + " --format json";
       for (const json& text : t["texts"]) args += " " + quote(text);
-      const CliResult r = run(args);
+      const CliResult r = run_cli(dir_, args);
       ASSERT_EQ(r.exit_code, 0) << r.err;
       const json got = json::parse(r.out);
       ASSERT_EQ(got.size(), t["texts"].size());
@@ -129,7 +118,7 @@ TEST_F(ZeroShotCli, AlbertInspectsAsAlbertAndClassifiesWithItsSopHead) {
 TEST_F(ZeroShotCli, ClassifyReadsJsonlFromStdinOrAFileKeepingIdsAndOrder) {
   const std::string input = "{\"id\": \"a\", \"text\": \"梅西超越贝利成为南美射手王\"}\n\n{\"text\": \"股市大涨\", \"id\": 7}\n";
   const std::string args = "classify --model " + quote(kZh) + " --template '这是一则{label}新闻' --labels 体育,财经";
-  const CliResult from_stdin = run(args, input);
+  const CliResult from_stdin = run_cli(dir_, args, input);
   ASSERT_EQ(from_stdin.exit_code, 0) << from_stdin.err;
   const auto rows = jsonl(from_stdin.out);
   ASSERT_EQ(rows.size(), 2u);
@@ -138,9 +127,9 @@ TEST_F(ZeroShotCli, ClassifyReadsJsonlFromStdinOrAFileKeepingIdsAndOrder) {
   EXPECT_EQ(rows[1]["text"], "股市大涨");
   EXPECT_EQ(rows[0]["scores"].size(), 2u);
   write_file(path("in.jsonl"), input);
-  const CliResult from_file = run(args + " --input " + quote(path("in.jsonl").string()));
+  const CliResult from_file = run_cli(dir_, args + " --input " + quote(path("in.jsonl").string()));
   EXPECT_EQ(from_file.out, from_stdin.out);
-  const CliResult to_file = run(args + " --input " + quote(path("in.jsonl").string()) + " --output " +
+  const CliResult to_file = run_cli(dir_, args + " --input " + quote(path("in.jsonl").string()) + " --output " +
                                 quote(path("out.jsonl").string()));
   EXPECT_EQ(to_file.exit_code, 0);
   EXPECT_EQ(to_file.out, "");
@@ -150,12 +139,12 @@ TEST_F(ZeroShotCli, ClassifyReadsJsonlFromStdinOrAFileKeepingIdsAndOrder) {
 
 TEST_F(ZeroShotCli, ClassifyTopKNormalizeTableAndLabelsFile) {
   const std::string base = "classify --model " + quote(kZh) + " --template '这是一则{label}新闻' --labels 体育,财经,娱乐 ";
-  const CliResult top = run(base + "--top-k 1 --normalize 梅西超越贝利成为南美射手王");
+  const CliResult top = run_cli(dir_, base + "--top-k 1 --normalize 梅西超越贝利成为南美射手王");
   ASSERT_EQ(top.exit_code, 0) << top.err;
   const json one = json::parse(top.out);
   ASSERT_EQ(one["scores"].size(), 1u);
   EXPECT_EQ(one["scores"][0]["label"], one["label"]);
-  const json all = json::parse(run(base + "--normalize 梅西超越贝利成为南美射手王").out);
+  const json all = json::parse(run_cli(dir_, base + "--normalize 梅西超越贝利成为南美射手王").out);
   double sum = 0, best = 0;
   for (const json& s : all["scores"]) {
     sum += s["probability"].get<double>();
@@ -164,7 +153,7 @@ TEST_F(ZeroShotCli, ClassifyTopKNormalizeTableAndLabelsFile) {
   EXPECT_NEAR(sum, 1.0, 1e-6);
   EXPECT_NEAR(one["scores"][0]["probability"].get<double>(), best, 1e-9);
 
-  const CliResult table = run(base + "--format table 梅西超越贝利成为南美射手王 股市大涨");
+  const CliResult table = run_cli(dir_, base + "--format table 梅西超越贝利成为南美射手王 股市大涨");
   ASSERT_EQ(table.exit_code, 0) << table.err;
   std::istringstream lines(table.out);
   std::string header, row1, row2;
@@ -175,7 +164,7 @@ TEST_F(ZeroShotCli, ClassifyTopKNormalizeTableAndLabelsFile) {
   EXPECT_NE(row1.find("梅西超越贝利"), std::string::npos);
   EXPECT_NE(row2.find("股市大涨"), std::string::npos);
 
-  const CliResult file = run("classify --model " + quote(kZh) + " --template '这是一篇{label}类论文' --labels-file " +
+  const CliResult file = run_cli(dir_, "classify --model " + quote(kZh) + " --template '这是一篇{label}类论文' --labels-file " +
                              quote((kData / "fewclue/csldcp_labels.txt").string()) + " 一种新的材料制备方法");
   ASSERT_EQ(file.exit_code, 0) << file.err;
   EXPECT_EQ(json::parse(file.out)["scores"].size(), 67u);
@@ -183,7 +172,7 @@ TEST_F(ZeroShotCli, ClassifyTopKNormalizeTableAndLabelsFile) {
 
 TEST_F(ZeroShotCli, ClassifyCombinesTemplatesCalibratesAndScoresWithTheMlmHead) {
   const std::string text = "梅西超越贝利成为南美射手王";
-  const CliResult two = run("classify --model " + quote(kZh) +
+  const CliResult two = run_cli(dir_, "classify --model " + quote(kZh) +
                             " --template '这是一则{label}新闻' --template '{label}' --combine logsumexp --calibrate "
                             "--labels 体育,财经 " + text);
   ASSERT_EQ(two.exit_code, 0) << two.err;
@@ -197,7 +186,7 @@ TEST_F(ZeroShotCli, ClassifyCombinesTemplatesCalibratesAndScoresWithTheMlmHead) 
     EXPECT_NE(s["score"].get<double>(), std::log(mean_p));  // calibrated
   }
   const std::string v2 = (kData / "fixtures/models/roformer-v2-zh-tiny").string();
-  const CliResult mlm = run("classify --model " + quote(v2) + " --scorer mlm --template '东西很{label}' --labels 好,差,一般 " + text);
+  const CliResult mlm = run_cli(dir_, "classify --model " + quote(v2) + " --scorer mlm --template '东西很{label}' --labels 好,差,一般 " + text);
   ASSERT_EQ(mlm.exit_code, 0) << mlm.err;
   const json m = json::parse(mlm.out);
   ASSERT_EQ(m["scores"].size(), 3u);
@@ -205,7 +194,7 @@ TEST_F(ZeroShotCli, ClassifyCombinesTemplatesCalibratesAndScoresWithTheMlmHead) 
     EXPECT_LT(s["log_prob"].get<double>(), 0.0);
     EXPECT_FALSE(s.contains("prob_is_next"));
   }
-  const CliResult no_nsp = run("classify --model " + quote(v2) + " --template '东西很{label}' --labels 好,差 " + text);
+  const CliResult no_nsp = run_cli(dir_, "classify --model " + quote(v2) + " --template '东西很{label}' --labels 好,差 " + text);
   EXPECT_EQ(no_nsp.exit_code, 3);
   EXPECT_NE(no_nsp.err.find("no NSP head"), std::string::npos) << no_nsp.err;
   EXPECT_TRUE(one_error_line(no_nsp)) << no_nsp.err;
@@ -215,7 +204,7 @@ TEST_F(ZeroShotCli, ScoreAndEvalRunOnEveryFewclueSample) {
   for (const std::string name : {"eprstmt", "tnews", "csldcp", "iflytek", "ocnli", "bustm", "csl", "cluewsc", "chid"}) {
     SCOPED_TRACE(name);
     const auto input = read_jsonl(kData / "fewclue" / (name + ".jsonl"));
-    const CliResult score = run("score --model " + quote(kZh) + " --task " + task(name) + " --input " + sample(name));
+    const CliResult score = run_cli(dir_, "score --model " + quote(kZh) + " --task " + task(name) + " --input " + sample(name));
     ASSERT_EQ(score.exit_code, 0) << score.err;
     const auto rows = jsonl(score.out);
     ASSERT_EQ(rows.size(), input.size());
@@ -229,7 +218,7 @@ TEST_F(ZeroShotCli, ScoreAndEvalRunOnEveryFewclueSample) {
         EXPECT_EQ(rows[i]["word"], input[i]["candidates"][rows[i]["label"].get<size_t>()]);
       }
     }
-    const CliResult eval = run("eval --format json --model " + quote(kZh) + " --task " + task(name) + " --input " + sample(name));
+    const CliResult eval = run_cli(dir_, "eval --format json --model " + quote(kZh) + " --task " + task(name) + " --input " + sample(name));
     ASSERT_EQ(eval.exit_code, 0) << eval.err;
     const json report = json::parse(eval.out);
     EXPECT_EQ(report["evaluated"], input.size());
@@ -250,7 +239,7 @@ TEST_F(ZeroShotCli, ScoreAndEvalRunOnEveryFewclueSample) {
     int64_t agree = 0;
     for (const json& r : rows) agree += r["label"] == r["gold"];
     EXPECT_EQ(agree, diagonal);
-    const CliResult table = run("eval --model " + quote(kZh) + " --task " + task(name) + " --input " + sample(name));
+    const CliResult table = run_cli(dir_, "eval --model " + quote(kZh) + " --task " + task(name) + " --input " + sample(name));
     ASSERT_EQ(table.exit_code, 0) << table.err;
     EXPECT_NE(table.out.find("accuracy"), std::string::npos);
     EXPECT_NE(table.out.find("macro-F1"), std::string::npos);
@@ -270,7 +259,7 @@ TEST_F(ZeroShotCli, EnglishSpecsRunOnTheEnglishModel) {
       write_file(path("imdb.jsonl"), "{\"id\": 0, \"text\": \"a gorgeous, witty film\", \"label\": 1}\n");
     }
     const std::string in = name == "imdb" ? quote(path("imdb.jsonl").string()) : input;
-    const CliResult r = run("eval --format json --model " + quote(en) + " --task " + spec + " --input " + in);
+    const CliResult r = run_cli(dir_, "eval --format json --model " + quote(en) + " --task " + spec + " --input " + in);
     ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
     EXPECT_EQ(json::parse(r.out)["failed"], 0);
   }
@@ -279,12 +268,12 @@ TEST_F(ZeroShotCli, EnglishSpecsRunOnTheEnglishModel) {
 TEST_F(ZeroShotCli, SamplesContrastFitsSavesAndReusesThresholds) {
   const std::string base = "score --model " + quote(kZh) + " --task " + task("ocnli") + " --input " + sample("ocnli");
   const std::string saved = path("ocnli.thresholds.json").string();
-  const CliResult fit = run(base + " --fit-on " + sample("ocnli") + " --save-thresholds " + quote(saved));
+  const CliResult fit = run_cli(dir_, base + " --fit-on " + sample("ocnli") + " --save-thresholds " + quote(saved));
   ASSERT_EQ(fit.exit_code, 0) << fit.err;
   const json th = json::parse(slurp(saved));
   ASSERT_EQ(th["labels"], json::parse(R"(["contradiction", "neutral", "entailment"])"));
   ASSERT_EQ(th["cuts"].size(), 2u);
-  const CliResult reuse = run(base + " --thresholds " + quote(saved));
+  const CliResult reuse = run_cli(dir_, base + " --thresholds " + quote(saved));
   ASSERT_EQ(reuse.exit_code, 0) << reuse.err;
   EXPECT_EQ(reuse.out, fit.out);
   int64_t correct = 0;
@@ -299,7 +288,7 @@ TEST_F(ZeroShotCli, SamplesContrastFitsSavesAndReusesThresholds) {
   }
   // Fitted on the same lines: the saved accuracy is the accuracy of these predictions.
   EXPECT_NEAR(th["accuracy"].get<double>(), static_cast<double>(correct) / rows.size(), 1e-12);
-  const CliResult eval = run("eval --format json --model " + quote(kZh) + " --task " + task("ocnli") + " --input " +
+  const CliResult eval = run_cli(dir_, "eval --format json --model " + quote(kZh) + " --task " + task("ocnli") + " --input " +
                              sample("ocnli") + " --thresholds " + quote(saved));
   ASSERT_EQ(eval.exit_code, 0) << eval.err;
   EXPECT_EQ(json::parse(eval.out)["labelling"], "thresholds");
@@ -307,7 +296,7 @@ TEST_F(ZeroShotCli, SamplesContrastFitsSavesAndReusesThresholds) {
 }
 
 TEST_F(ZeroShotCli, SamplesContrastWithoutThresholdsCutsEqualSizeBins) {
-  const CliResult r = run("score --model " + quote(kZh) + " --task " + task("ocnli") + " --input " + sample("ocnli") +
+  const CliResult r = run_cli(dir_, "score --model " + quote(kZh) + " --task " + task("ocnli") + " --input " + sample("ocnli") +
                           " --chunk-size 3");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto rows = jsonl(r.out);
@@ -323,14 +312,14 @@ TEST_F(ZeroShotCli, SamplesContrastWithoutThresholdsCutsEqualSizeBins) {
 TEST_F(ZeroShotCli, ResumeContinuesAnInterruptedOutputWithoutRescoringOrDuplicating) {
   const std::string base = "score --model " + quote(kZh) + " --task " + task("tnews") + " --input " + sample("tnews") +
                            " --chunk-size 4 --output ";
-  ASSERT_EQ(run(base + quote(path("full.jsonl").string())).exit_code, 0);
+  ASSERT_EQ(run_cli(dir_, base + quote(path("full.jsonl").string())).exit_code, 0);
   const std::string full = slurp(path("full.jsonl"));
   ASSERT_EQ(std::count(full.begin(), full.end(), '\n'), 20);
   // Interrupted after 5 lines and half of the 6th.
   size_t cut = 0;
   for (int i = 0; i < 5; ++i) cut = full.find('\n', cut) + 1;
   write_file(path("resumed.jsonl.partial"), full.substr(0, cut + 20));
-  const CliResult resumed = run(base + quote(path("resumed.jsonl").string()) + " --resume");
+  const CliResult resumed = run_cli(dir_, base + quote(path("resumed.jsonl").string()) + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(slurp(path("resumed.jsonl")), full);
   EXPECT_FALSE(fs::exists(path("resumed.jsonl.partial")));
@@ -339,18 +328,18 @@ TEST_F(ZeroShotCli, ResumeContinuesAnInterruptedOutputWithoutRescoringOrDuplicat
   std::string marked = full.substr(0, cut);
   marked.replace(marked.find("\"label\""), 7, "\"LABEL\"");
   write_file(path("marked.jsonl.partial"), marked);
-  ASSERT_EQ(run(base + quote(path("marked.jsonl").string()) + " --resume").exit_code, 0);
+  ASSERT_EQ(run_cli(dir_, base + quote(path("marked.jsonl").string()) + " --resume").exit_code, 0);
   const std::string after = slurp(path("marked.jsonl"));
   EXPECT_EQ(after.substr(0, cut), marked);
   EXPECT_EQ(after.substr(cut), full.substr(cut));
 
   // Resuming a complete output changes nothing.
-  ASSERT_EQ(run(base + quote(path("full.jsonl").string()) + " --resume").exit_code, 0);
+  ASSERT_EQ(run_cli(dir_, base + quote(path("full.jsonl").string()) + " --resume").exit_code, 0);
   EXPECT_EQ(slurp(path("full.jsonl")), full);
 
   // An output longer than the input belongs to another input.
   write_file(path("other.jsonl"), full + full);
-  const CliResult other = run(base + quote(path("other.jsonl").string()) + " --resume");
+  const CliResult other = run_cli(dir_, base + quote(path("other.jsonl").string()) + " --resume");
   EXPECT_EQ(other.exit_code, 3);
   EXPECT_NE(other.err.find("another input"), std::string::npos) << other.err;
 }
@@ -364,7 +353,7 @@ TEST_F(ZeroShotCli, BadLinesBecomeErrorLinesAndTheRunGoesOn) {
       "[\"an array\"]\n"
       "{\"body\": \"no text field\"}\n"
       "{\"text\": \"股市大涨\"}\n";
-  const CliResult r = run("classify --model " + quote(kZh) + " --template '这是一则{label}新闻' --labels 体育,财经", input);
+  const CliResult r = run_cli(dir_, "classify --model " + quote(kZh) + " --template '这是一则{label}新闻' --labels 体育,财经", input);
   EXPECT_EQ(r.exit_code, 1);
   const auto rows = jsonl(r.out);
   ASSERT_EQ(rows.size(), 6u);
@@ -380,7 +369,7 @@ TEST_F(ZeroShotCli, BadLinesBecomeErrorLinesAndTheRunGoesOn) {
   EXPECT_EQ(rows[5]["text"], "股市大涨");
 
   // In eval, a gold label the task does not know fails that line only.
-  const CliResult eval = run("eval --format json --model " + quote(kZh) + " --task " + task("eprstmt"),
+  const CliResult eval = run_cli(dir_, "eval --format json --model " + quote(kZh) + " --task " + task("eprstmt"),
                              "{\"id\": 1, \"sentence\": \"很好\", \"label\": \"Positive\"}\n"
                              "{\"id\": 2, \"sentence\": \"一般\", \"label\": \"Neutral\"}\n"
                              "{\"id\": 3, \"sentence\": \"一般\"}\n");
@@ -434,7 +423,7 @@ TEST_F(ZeroShotCli, ErrorPathsExitWithOneLineNamingTheProblem) {
       {"eval" + zh + " --task " + task("eprstmt") + " --format yaml", 2, "format"},
   };
   for (const Case& c : cases) {
-    const CliResult r = run(c.args, "{\"text\": \"x\"}\n");
+    const CliResult r = run_cli(dir_, c.args, "{\"text\": \"x\"}\n");
     EXPECT_EQ(r.exit_code, c.exit_code) << c.args << "\n" << r.err;
     EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << "\n" << r.err;
     EXPECT_TRUE(one_error_line(r)) << c.args << "\n" << r.err;

@@ -16,7 +16,7 @@
 
 #include "engine/error.h"
 #include "models/model.h"
-#include "models/zero_shot/jsonl_stream.h"
+#include "engine/io/jsonl_stream.h"
 #include "models/zero_shot/label_scores.h"
 #include "models/zero_shot/metrics.h"
 #include "models/zero_shot/mlm_scorer.h"
@@ -27,6 +27,7 @@
 #include "models/zero_shot/thresholds.h"
 
 using namespace nspbert;
+using namespace nspbert::io;
 using namespace nspbert::zero_shot;
 using nlohmann::json;
 namespace fs = std::filesystem;

@@ -5,9 +5,11 @@
 
 #include "engine/error.h"
 #include "engine/ops/softmax.h"
-#include "models/zero_shot/jsonl_stream.h"
+#include "engine/io/jsonl_stream.h"
 
 namespace nspbert::zero_shot {
+
+using io::LineError;
 
 void check_nsp_model(const Encoder& encoder, size_t max_length) {
   const EncoderSpec& spec = encoder.spec();

@@ -5,7 +5,7 @@
 #include <tuple>
 
 #include "engine/error.h"
-#include "models/zero_shot/stop_request.h"
+#include "engine/io/stream.h"
 
 namespace nspbert::zero_shot {
 
@@ -247,7 +247,7 @@ ResultStream::ResultStream(const TaskRunner& runner, ItemSource source, size_t c
       on_read_(std::move(on_read)) {}
 
 bool ResultStream::read() {
-  interrupted_ = stop_requested();
+  interrupted_ = io::stop_requested();
   if (interrupted_ || !source_(chunk_lines_, items_)) return false;
   read_ += static_cast<int64_t>(items_.size());
   if (on_read_) on_read_(read_);
@@ -279,25 +279,27 @@ bool ResultStream::next(std::vector<LineResult>& out) {
 
 StreamSummary score_stream(const TaskRunner& runner, JsonlReader& reader, size_t chunk_lines, Progress* progress,
                            const std::function<void(const LineResult&)>& emit, const std::function<void()>& chunk_done) {
-  const bool binned = runner.needs_all_scores();
-  ResultStream stream(
-      runner, [&](size_t n, std::vector<JsonlItem>& out) { return reader.read_chunk(n, out); }, chunk_lines,
-      [&](int64_t read) {
-        if (progress && binned) progress->update(read, reader.bytes_read());
-      });
   StreamSummary summary;
-  std::vector<LineResult> results;
-  while (stream.next(results)) {
+  auto emit_all = [&](const std::vector<LineResult>& results) {
     for (const LineResult& r : results) {
       ++summary.lines;
       if (!r.error.empty()) ++summary.failed;
       emit(r);
     }
     if (chunk_done) chunk_done();
-    if (progress && !binned) progress->update(summary.lines, reader.bytes_read());
+  };
+  if (!runner.needs_all_scores()) {
+    summary.interrupted = !io::for_each_chunk(reader, chunk_lines, progress,
+                                              [&](std::vector<JsonlItem>& items) { emit_all(runner.score(items)); });
+    return summary;
   }
-  summary.interrupted = stream.interrupted();
-  if (progress) progress->finish();
+  std::vector<LineResult> all;
+  summary.interrupted = !io::for_each_chunk(reader, chunk_lines, progress, [&](std::vector<JsonlItem>& items) {
+    for (LineResult& r : runner.score(items)) all.push_back(std::move(r));
+  });
+  if (summary.interrupted) return summary;
+  runner.assign_bins(all);
+  emit_all(all);
   return summary;
 }
 
@@ -305,20 +307,15 @@ Thresholds fit_thresholds_on(const TaskRunner& runner, const std::string& path, 
   if (!runner.is_samples_contrast())
     fail_usage("--fit-on fits samples-contrast thresholds; task '" + runner.spec().name + "' is candidates-contrast");
   JsonlReader reader(path);
-  std::vector<JsonlItem> items;
   std::vector<double> scores;
   std::vector<size_t> gold;
-  int64_t seen = 0;
-  while (reader.read_chunk(chunk_lines == 0 ? 1 : chunk_lines, items)) {
+  io::for_each_chunk(reader, chunk_lines, progress, [&](std::vector<JsonlItem>& items) {
     for (const LineResult& r : runner.score(items))
       if (r.error.empty() && r.pair && r.gold_index >= 0) {
         scores.push_back(r.pair->logit_gap);
         gold.push_back(static_cast<size_t>(r.gold_index));
       }
-    seen += static_cast<int64_t>(items.size());
-    if (progress) progress->update(seen, reader.bytes_read());
-  }
-  if (progress) progress->finish();
+  });
   if (scores.empty())
     fail_input(path + ": no line with a usable gold label ('" + runner.spec().label_field + "') to fit thresholds on");
   Thresholds t = fit_thresholds(scores, gold, runner.spec().labels.size());

@@ -15,7 +15,7 @@
 
 #include "engine/batch_runner.h"
 #include "models/model.h"
-#include "models/zero_shot/jsonl_stream.h"
+#include "engine/io/jsonl_stream.h"
 #include "models/zero_shot/label_scores.h"
 #include "models/zero_shot/mlm_scorer.h"
 #include "models/zero_shot/nsp_scorer.h"
@@ -23,6 +23,12 @@
 #include "models/zero_shot/thresholds.h"
 
 namespace nspbert::zero_shot {
+
+// The stream types of the I/O layer (engine/io) this API takes.
+using io::JsonlItem;
+using io::JsonlReader;
+using io::LineError;
+using io::Progress;
 
 struct RunnerOptions {
   BatchPlan plan;          // attention variants and token budget
@@ -117,7 +123,7 @@ class ResultStream {
 // Reads the rest of `reader` in chunks of `chunk_lines`, scores them and hands every result to
 // `emit` in input order; `chunk_done` runs after each chunk (flush there). Samples-contrast without
 // thresholds keeps every line's score (not its text) until the input ends, then bins and emits.
-// A stop request (stop_request.h) is honoured between chunks; binned samples-contrast then emits nothing.
+// A stop request (engine/io/stop_request.h) is honoured between chunks; binned samples-contrast then emits nothing.
 StreamSummary score_stream(const TaskRunner& runner, JsonlReader& reader, size_t chunk_lines, Progress* progress,
                            const std::function<void(const LineResult&)>& emit,
                            const std::function<void()>& chunk_done = {});

@@ -6,9 +6,11 @@
 #include <set>
 
 #include "engine/error.h"
-#include "models/zero_shot/jsonl_stream.h"
+#include "engine/io/jsonl_stream.h"
 
 namespace nspbert::zero_shot {
+
+using io::LineError;
 
 using nlohmann::json;
 

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "models/zero_shot/jsonl_stream.h"
+#include "engine/io/jsonl_stream.h"
 #include "models/zero_shot/nsp_scorer.h"
 #include "models/zero_shot/task_spec.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -18,6 +18,7 @@
 namespace {
 
 using namespace nspbert;
+using namespace nspbert::io;
 using namespace nspbert::zero_shot;
 
 const std::vector<TaskSpec>& task_specs() {

@@ -22,12 +22,8 @@ struct ClassifyArgs {
   ScoringOptions scoring;
   std::string labels;
   std::string labels_file;
-  std::string format = "jsonl";
-  std::string input;
-  std::string output;
+  StreamOptions stream{256};
   std::string text_field = "text";
-  bool resume = false;
-  std::vector<std::string> texts;
 };
 
 std::string trimmed(const std::string& s) {
@@ -98,40 +94,15 @@ class TableRows {
 };
 
 int run(const ClassifyArgs& args) {
-  if (!args.texts.empty() && !args.input.empty()) fail_usage("give texts as arguments or --input FILE, not both");
-  if (args.resume && args.format != "jsonl") fail_usage("--resume needs --format jsonl (a JSON array or a table cannot be continued)");
+  const std::unique_ptr<JsonlReader> reader = args.stream.open(args.text_field);
   const TaskSpec spec = classify_args_task(args);
   const Model model = args.scoring.model.load();
   const TaskRunner runner(spec, model, args.scoring.runner_options(model, /*echo_text=*/true));
-
-  std::istringstream argument_lines;
-  std::unique_ptr<JsonlReader> reader;
-  if (!args.texts.empty()) {
-    std::string jsonl;
-    for (const std::string& text : args.texts) jsonl += dump_json({{args.text_field, text}}) + "\n";
-    argument_lines.str(jsonl);
-    reader = std::make_unique<JsonlReader>(argument_lines, "the arguments");
-  } else {
-    reader = std::make_unique<JsonlReader>(args.input);
-  }
-  const size_t chunk = args.scoring.chunk_size;
-  if (args.format == "json") {
-    auto first = std::make_shared<bool>(true);
-    return write_results(runner, *reader, args.output, false, chunk,
-                         [&, first](const LineResult& r) {
-                           const std::string line = (*first ? "" : ",") + dump_json(runner.to_json(r));
-                           *first = false;
-                           return line;
-                         },
-                         "[", "]");
-  }
-  if (args.format == "table") {
+  if (args.stream.format == Format::Table) {
     const TableRows table(spec);
-    return write_results(runner, *reader, args.output, false, chunk, [&](const LineResult& r) { return table.row(r); },
-                         table.header());
+    return run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return table.row(r); }, table.header());
   }
-  return write_results(runner, *reader, args.output, args.resume, chunk,
-                       [&](const LineResult& r) { return dump_json(runner.to_json(r)); });
+  return run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return dump_json(runner.to_json(r)); });
 }
 
 const bool registered = register_command(
@@ -148,14 +119,10 @@ const bool registered = register_command(
        app.add_option("--position", args->scoring.position, "prefix: the prompt is segment A; suffix: segment B")
            ->check(CLI::IsMember({"prefix", "suffix"}))
            ->default_str("prefix");
-       app.add_option("--format", args->format, "table, json (one array) or jsonl (one object per line)")
-           ->check(CLI::IsMember({"table", "json", "jsonl"}))
-           ->capture_default_str();
-       app.add_option("--input", args->input, "JSONL input, one {\"text\": ...} per line (default: the TEXT arguments, else standard input)");
+       add_format_option(app, args->stream.format, {Format::Table, Format::Json, Format::Jsonl},
+                         "table, json (one array) or jsonl (one object per line)");
+       args->stream.add_to(app, /*positional_texts=*/true);
        app.add_option("--text-field", args->text_field, "Field of each JSONL line that holds the text")->capture_default_str();
-       app.add_option("--output", args->output, "Write here (via FILE.partial, renamed when complete) instead of standard output");
-       app.add_flag("--resume", args->resume, "Continue an interrupted --output: keep its complete lines, skip as many input lines");
-       app.add_option("TEXT", args->texts, "Texts to classify");
        return [args] { return run(*args); };
      }});
 

@@ -10,6 +10,7 @@
 namespace nspbert::cli {
 namespace {
 
+using namespace io;
 using namespace zero_shot;
 
 struct EvalArgs {
@@ -19,6 +20,7 @@ struct EvalArgs {
   std::string input;
   std::string output;
   std::string format = "table";
+  size_t chunk_size = 256;
 };
 
 int run(const EvalArgs& args) {
@@ -29,11 +31,11 @@ int run(const EvalArgs& args) {
   JsonlReader reader(args.input);
   const Model model = args.scoring.model.load();
   TaskRunner runner(std::move(spec), model, args.scoring.runner_options(model, /*echo_text=*/false));
-  args.thresholds.apply(runner, args.scoring.chunk_size);
+  args.thresholds.apply(runner, args.chunk_size);
 
   Evaluation evaluation(runner);
   Progress progress(reader.total_bytes(), Progress::stderr_is_terminal());
-  score_stream(runner, reader, args.scoring.chunk_size, &progress, [&](const LineResult& r) { evaluation.add(r); });
+  score_stream(runner, reader, args.chunk_size, &progress, [&](const LineResult& r) { evaluation.add(r); });
   OutputFile out(args.output, /*resume=*/false);
   if (args.format == "json") {
     out.write_line(dump_json(evaluation.to_json(), 2));
@@ -56,6 +58,7 @@ const bool registered = register_command(
        app.add_option("--output", args->output, "Write the report here instead of standard output");
        args->scoring.add_to(app, /*with_prompt_flags=*/true);
        args->thresholds.add_to(app);
+       add_chunk_size_option(app, args->chunk_size);
        return [args] { return run(*args); };
      }});
 

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <cstdio>
 
-#include "models/zero_shot/stop_request.h"
+#include "engine/io/stop_request.h"
 
 namespace nspbert::cli {
 
@@ -15,8 +15,8 @@ namespace {
 std::atomic<bool> reported{false};
 
 void on_stop_signal(int) {
-  if (!zero_shot::stop_requested()) {
-    zero_shot::request_stop();
+  if (!io::stop_requested()) {
+    io::request_stop();
     return;
   }
   // The report is being printed and the process is exiting with code 5 anyway.
@@ -52,7 +52,7 @@ InterruptGuard::~InterruptGuard() {
   ::sigaction(SIGTERM, &previous_term_, nullptr);
 }
 
-bool interrupted() { return zero_shot::stop_requested(); }
+bool interrupted() { return io::stop_requested(); }
 
 int report_interrupted(size_t lines_written, const std::string& next_step) {
   if (reported.exchange(true)) return kInterruptedExitCode;

@@ -1,6 +1,6 @@
 #pragma once
 // SIGINT/SIGTERM during a streaming command: the first signal asks the stream to stop after the
-// chunk in flight (zero_shot::request_stop), which is then written and flushed; a second one ends
+// chunk in flight (io::request_stop), which is then written and flushed; a second one ends
 // the process at once. Outside a stream the default action stays, so loading a model or a command
 // that writes only at the end (eval, rank, summarize, ...) stops immediately and loses nothing.
 #include <csignal>

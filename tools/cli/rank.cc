@@ -7,42 +7,39 @@
 #include "engine/similarity/sentence_vectors.h"
 #include "models/similarity_outputs.h"
 #include "tools/cli/command.h"
-#include "tools/cli/model_options.h"
+#include "tools/cli/stream_command.h"
 #include "tools/cli/text_input.h"
 
 namespace nspbert::cli {
 namespace {
 
 struct RankArgs {
-  ModelOptions model;
-  TextSource source;
-  LengthOptions length;
-  std::string field = "text";
+  EncodeOptions encode;
+  InputOptions source;
   std::string query;
   std::string distance = "cosine";
   int64_t k = 10;
-  std::string pooling = "mean";
   int64_t top = 0;
-  std::string format = "jsonl";
+  Format format = Format::Jsonl;
 };
 
 int run(const RankArgs& args) {
-  const std::vector<InputRecord> records = read_records(args.source);
-  Model model = args.model.load();
-  const AttentionOptions attention = args.model.attention(model.spec);
-  SequenceBuilder builder(args.length.limit(), model, attention, /*pairs=*/false);
+  const std::vector<io::JsonlItem> records = read_all(*args.source.open(args.encode.field));
+  Model model = args.encode.model.load();
+  const AttentionOptions attention = args.encode.model.attention(model.spec);
+  SequenceBuilder builder(args.encode.length.limit(), model, attention, /*pairs=*/false);
 
   std::string error;
   std::optional<Sequence> query = builder.single(args.query, error);
   if (!query) fail_input("the query cannot be used: " + error);
   std::vector<Sequence> sequences;
-  std::vector<const InputRecord*> ranked;  // the record of each text sequence
+  std::vector<const io::JsonlItem*> ranked;  // the record of each text sequence
   std::vector<std::string> texts;
   std::vector<nlohmann::json> failed;
-  for (const InputRecord& record : records) {
+  for (const io::JsonlItem& record : records) {
     error = record.error;
     std::optional<std::string> text;
-    if (error.empty()) text = string_field(record.object, args.field, error);
+    if (error.empty()) text = string_field(record.value, args.encode.field, error);
     std::optional<Sequence> s;
     if (text) s = builder.single(*text, error);
     if (!s) {
@@ -56,11 +53,11 @@ int run(const RankArgs& args) {
   sequences.push_back(std::move(*query));  // the last row is the query
   builder.print_notes();
 
-  const std::vector<double> distances = query_distances(*model.encoder, sequences, *parse_pooling(args.pooling),
+  const std::vector<double> distances = query_distances(*model.encoder, sequences, *parse_pooling(args.encode.pooling),
                                                        attention, args.distance == "geodesic", args.k);
 
   std::vector<size_t> lines;
-  for (const InputRecord* record : ranked) lines.push_back(record->line);
+  for (const io::JsonlItem* record : ranked) lines.push_back(static_cast<size_t>(record->line));
   std::vector<nlohmann::json> results = ranked_rows(distances, texts, lines, args.top);
   results.insert(results.end(), failed.begin(), failed.end());
   write_results(results, args.format);
@@ -71,10 +68,8 @@ const bool registered = register_command(
     {"rank", "Order the input texts by distance to --query: cosine, or geodesic over their kNN graph",
      [](CLI::App& app) -> Runner {
        auto args = std::make_shared<RankArgs>();
-       args->model.add_to(app);
+       args->encode.add_to(app, /*with_text_field=*/true);
        args->source.add_to(app, /*positional_texts=*/true);
-       args->length.add_to(app);
-       app.add_option("--field", args->field, "JSONL field holding the text")->capture_default_str();
        app.add_option("--query", args->query, "The text to rank against")->required();
        app.add_option("--distance", args->distance,
                       "cosine: 1 - cos of the sentence vectors; geodesic: shortest path from the query in the "
@@ -84,14 +79,9 @@ const bool registered = register_command(
        app.add_option("--k", args->k, "Neighbours per node in the geodesic kNN graph")
            ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
            ->capture_default_str();
-       app.add_option("--pooling", args->pooling, "Sentence vector: mean, cls or pooler")
-           ->check(CLI::IsMember({"mean", "cls", "pooler"}))
-           ->capture_default_str();
        app.add_option("--top", args->top, "Print only the best N texts (default: all)")
            ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
-       app.add_option("--format", args->format, "json (one array) or jsonl (one object per line)")
-           ->check(CLI::IsMember({"json", "jsonl"}))
-           ->capture_default_str();
+       add_format_option(app, args->format, {Format::Json, Format::Jsonl}, "json (one array) or jsonl (one object per line)");
        return [args] { return run(*args); };
      }});
 

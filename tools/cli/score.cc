@@ -15,24 +15,21 @@ struct ScoreArgs {
   ScoringOptions scoring;
   ThresholdOptions thresholds;
   std::string task;
-  std::string input;
-  std::string output;
-  bool resume = false;
+  StreamOptions stream{256};
 };
 
 int run(const ScoreArgs& args) {
   TaskSpec spec = load_task_spec(args.task);
   args.scoring.apply_to(spec);
-  if (args.resume && spec.strategy == Strategy::SamplesContrast && args.thresholds.thresholds.empty() &&
+  if (args.stream.resume && spec.strategy == Strategy::SamplesContrast && args.thresholds.thresholds.empty() &&
       args.thresholds.fit_on.empty())
     fail_usage("--resume on a samples-contrast task needs --thresholds or --fit-on (equal-size bins depend on every line's score)");
   args.thresholds.check();
-  JsonlReader reader(args.input);
+  const std::unique_ptr<JsonlReader> reader = args.stream.open(/*field=*/"");
   const Model model = args.scoring.model.load();
   TaskRunner runner(std::move(spec), model, args.scoring.runner_options(model, /*echo_text=*/false));
-  args.thresholds.apply(runner, args.scoring.chunk_size);
-  return write_results(runner, reader, args.output, args.resume, args.scoring.chunk_size,
-                       [&](const LineResult& r) { return dump_json(runner.to_json(r)); });
+  args.thresholds.apply(runner, args.stream.chunk_size);
+  return run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return dump_json(runner.to_json(r)); });
 }
 
 const bool registered = register_command(
@@ -40,9 +37,7 @@ const bool registered = register_command(
      [](CLI::App& app) -> Runner {
        auto args = std::make_shared<ScoreArgs>();
        app.add_option("--task", args->task, "Task spec JSON (tools/tasks/*.json)")->required();
-       app.add_option("--input", args->input, "JSONL input (default: standard input)");
-       app.add_option("--output", args->output, "Write here (via FILE.partial, renamed when complete) instead of standard output");
-       app.add_flag("--resume", args->resume, "Continue an interrupted --output: keep its complete lines, skip as many input lines");
+       args->stream.add_to(app, /*positional_texts=*/false);
        args->scoring.add_to(app, /*with_prompt_flags=*/true);
        args->thresholds.add_to(app);
        return [args] { return run(*args); };

@@ -8,24 +8,21 @@
 #include "engine/similarity/sentence_vectors.h"
 #include "engine/similarity/summarize.h"
 #include "tools/cli/command.h"
-#include "tools/cli/model_options.h"
+#include "tools/cli/stream_command.h"
 #include "tools/cli/text_input.h"
 
 namespace nspbert::cli {
 namespace {
 
 struct SummarizeArgs {
-  ModelOptions model;
-  TextSource source;
-  LengthOptions length;
-  std::string field = "text";
+  EncodeOptions encode;
+  InputOptions source;
   std::string query;
   int64_t sentences = 3;
   int64_t k = 10;
   std::string distance = "geodesic";
-  std::string pooling = "mean";
   bool no_split = false;
-  std::string format = "json";
+  Format format = Format::Json;
 };
 
 struct Sentence {
@@ -34,18 +31,18 @@ struct Sentence {
 };
 
 int run(const SummarizeArgs& args, bool with_query) {
-  const std::vector<InputRecord> records = read_records(args.source);
-  Model model = args.model.load();
-  const AttentionOptions attention = args.model.attention(model.spec);
-  SequenceBuilder builder(args.length.limit(), model, attention, /*pairs=*/false);
+  const std::vector<io::JsonlItem> records = read_all(*args.source.open(args.encode.field));
+  Model model = args.encode.model.load();
+  const AttentionOptions attention = args.encode.model.attention(model.spec);
+  SequenceBuilder builder(args.encode.length.limit(), model, attention, /*pairs=*/false);
 
   std::vector<Sentence> sentences;
   std::vector<Sequence> sequences;
   std::vector<nlohmann::json> failed;
-  for (const InputRecord& record : records) {
+  for (const io::JsonlItem& record : records) {
     std::string error = record.error;
     std::optional<std::string> text;
-    if (error.empty()) text = string_field(record.object, args.field, error);
+    if (error.empty()) text = string_field(record.value, args.encode.field, error);
     if (!text) {
       failed.push_back({{"line", record.line}, {"error", error}});
       continue;
@@ -77,7 +74,7 @@ int run(const SummarizeArgs& args, bool with_query) {
 
   std::vector<SummaryPick> picks;
   if (!sentences.empty()) {
-    VectorSet vectors = sentence_vectors(*model.encoder, sequences, *parse_pooling(args.pooling), attention);
+    VectorSet vectors = sentence_vectors(*model.encoder, sequences, *parse_pooling(args.encode.pooling), attention);
     std::vector<float> centre;
     if (with_query) {
       centre.assign(vectors.row(vectors.count() - 1), vectors.row(vectors.count() - 1) + vectors.dim);
@@ -98,9 +95,9 @@ int run(const SummarizeArgs& args, bool with_query) {
                        {"text", sentences[p.index].text},
                        {"distance", p.distance},
                        {"score", proximity_score(p.distance)}});
-  if (args.format == "jsonl") {
+  if (args.format == Format::Jsonl) {
     summary.insert(summary.end(), failed.begin(), failed.end());
-    write_results(summary, "jsonl");
+    write_results(summary, Format::Jsonl);
   } else {
     std::string joined;
     for (const SummaryPick& p : picks) joined += sentences[p.index].text;
@@ -111,7 +108,7 @@ int run(const SummarizeArgs& args, bool with_query) {
                              {"text", joined}};
     if (with_query) result["query"] = args.query;
     if (!failed.empty()) result["errors"] = failed;
-    write_results({result}, "jsonl");
+    write_results({result}, Format::Jsonl);
   }
   return failed.empty() ? 0 : 1;
 }
@@ -122,10 +119,8 @@ const bool registered = register_command(
      "in document order",
      [](CLI::App& app) -> Runner {
        auto args = std::make_shared<SummarizeArgs>();
-       args->model.add_to(app);
+       args->encode.add_to(app, /*with_text_field=*/true);
        args->source.add_to(app, /*positional_texts=*/true);
-       args->length.add_to(app);
-       app.add_option("--field", args->field, "JSONL field holding the text")->capture_default_str();
        CLI::Option* query =
            app.add_option("--query", args->query, "Centre the summary on this text (default: the mean sentence vector)");
        app.add_option("-n,--sentences", args->sentences, "Sentences to pick")
@@ -137,15 +132,10 @@ const bool registered = register_command(
        app.add_option("--distance", args->distance, "geodesic (shortest path in the kNN graph) or cosine")
            ->check(CLI::IsMember({"cosine", "geodesic"}))
            ->capture_default_str();
-       app.add_option("--pooling", args->pooling, "Sentence vector: mean, cls or pooler")
-           ->check(CLI::IsMember({"mean", "cls", "pooler"}))
-           ->capture_default_str();
        app.add_flag("--no-split", args->no_split,
                     "Take every input text as one sentence (default: split texts after 。！？!?… and '. ')");
-       app.add_option("--format", args->format,
-                      "json: one object with the summary; jsonl: one line per picked sentence")
-           ->check(CLI::IsMember({"json", "jsonl"}))
-           ->capture_default_str();
+       add_format_option(app, args->format, {Format::Json, Format::Jsonl},
+                         "json: one object with the summary; jsonl: one line per picked sentence");
        return [args, query] { return run(*args, query->count() > 0); };
      }});
 

@@ -1,9 +1,10 @@
 #pragma once
-// Shared by the commands that encode texts (embed, rank, summarize, pair-score): where the texts
-// come from, how long a sequence may be, and how results are printed.
+// Shared by the commands that encode texts (embed, rank, summarize, pair-score): reading a text
+// field, how long a sequence may be, and a chunk of lines turned into sequences.
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,45 +12,15 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/batch_runner.h"
+#include "engine/io/jsonl_stream.h"
 #include "models/model.h"
 #include "models/sequence_builder.h"
-#include "models/zero_shot/jsonl_stream.h"
 #include "tokenizer/tokenizer.h"
+#include "tools/cli/model_options.h"
+#include "tools/cli/stream_command.h"
 
 namespace nspbert::cli {
 
-// TEXT arguments, or JSONL objects from --input FILE or standard input.
-struct TextSource {
-  std::vector<std::string> texts;
-  std::string input;
-
-  void add_to(CLI::App& app, bool positional_texts);
-};
-
-// One non-blank input line (or TEXT argument): its JSON object, or why it is unusable.
-struct InputRecord {
-  size_t line = 0;  // 1-based line number, or the argument's position
-  nlohmann::json object;
-  std::string error;
-};
-
-// Records in input order, a chunk at a time, so a large JSONL input streams through a command.
-// TEXT arguments become {"text": ...} records. Fails (exit 3) only if the input cannot be read.
-class RecordStream {
- public:
-  explicit RecordStream(const TextSource& source);
-  // Replaces `out` with up to `max_records` records; false once nothing is left.
-  bool next_chunk(size_t max_records, std::vector<InputRecord>& out);
-
- private:
-  std::vector<std::string> texts_;
-  size_t next_text_ = 0;
-  std::optional<zero_shot::JsonlReader> reader_;
-  std::vector<zero_shot::JsonlItem> items_;
-};
-
-// Every record at once (for commands that need the whole set: rank, summarize).
-std::vector<InputRecord> read_records(const TextSource& source);
 // The string field `name`, or an error message naming it.
 std::optional<std::string> string_field(const nlohmann::json& object, const std::string& name, std::string& error);
 
@@ -65,20 +36,26 @@ struct LengthOptions {
   LengthLimit limit() const;
 };
 
-// --format json prints one array, jsonl one object per line; written as results arrive.
-class ResultWriter {
- public:
-  explicit ResultWriter(std::string format) : json_array_(format == "json") {}
-  void add(const nlohmann::json& result);
-  void flush();   // after each chunk, so a consumer sees progress
-  void finish();  // closes the JSON array (an empty one if nothing was added)
+// The flags the text-encoding commands declare alike: the model, sequence lengths and (embed,
+// rank, summarize) the text field and the pooling.
+struct EncodeOptions {
+  ModelOptions model;
+  LengthOptions length;
+  std::string field = "text";
+  std::string pooling = "mean";
 
- private:
-  bool json_array_;
-  bool any_ = false;
-  std::string buffer_;
+  void add_to(CLI::App& app, bool with_text_field);
 };
 
-void write_results(const std::vector<nlohmann::json>& results, const std::string& format);
+// One chunk of embed or pair-score: `read` turns each usable line into its sequence (and starts
+// its result), or returns nullopt with `error` set; the other lines become {"line", "error"}.
+struct EncodedChunk {
+  std::vector<nlohmann::json> results;  // one per line, in order
+  std::vector<Sequence> sequences;      // one per usable line
+  std::vector<size_t> slot;             // the result index of each sequence
+};
+using ReadSequence =
+    std::function<std::optional<Sequence>(const nlohmann::json& line, nlohmann::json& result, std::string& error)>;
+EncodedChunk encode_chunk(const std::vector<io::JsonlItem>& items, const ReadSequence& read);
 
 }  // namespace nspbert::cli

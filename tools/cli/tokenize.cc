@@ -1,20 +1,15 @@
 // nspbert tokenize: JSONL {"text": ...} in, one JSONL line of tokens, ids and byte offsets out.
-#include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <iostream>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "engine/error.h"
-#include "models/zero_shot/jsonl_stream.h"
 #include "tokenizer/tokenizer.h"
 #include "tools/cli/command.h"
-#include "tools/cli/interrupt.h"
+#include "tools/cli/stream_command.h"
 
 namespace nspbert::cli {
 namespace {
@@ -26,9 +21,7 @@ struct TokenizeOptions {
   std::string model_dir;
   std::string vocab_file;
   bool lowercase = true;
-  std::string input;
-  std::string output;
-  bool resume = false;
+  StreamOptions stream{256};
   std::string field = "text";
   std::string pair_field;
   bool special_tokens = false;
@@ -45,10 +38,6 @@ struct TokenizeOptions {
 struct LineError {
   std::string message;
 };
-
-bool is_blank(const std::string& line) {
-  return line.find_first_not_of(" \t\r\n") == std::string::npos;
-}
 
 // nlohmann prefixes its messages with "[json.exception.parse_error.101] ", noise for users.
 std::string without_exception_id(const char* what) {
@@ -217,55 +206,28 @@ int run(const TokenizeOptions& options) {
   if (options.model_dir.empty() && options.vocab_file.empty()) fail_usage("tokenize needs --model DIR or --vocab FILE");
   if (options.no_special_tokens && options.pair_field.empty() && !options.has_max_length)
     fail_usage("--no-special-tokens applies to encoded sequences: give --pair-field or --max-length");
+  const std::unique_ptr<io::JsonlReader> reader = options.stream.open(options.field);
+  reader->keep_lines_unparsed();  // LineTokenizer parses each line itself
   auto tokenizer = options.model_dir.empty()
                        ? Tokenizer::from_vocab(options.vocab_file, options.lowercase, options.keep_special_tokens)
                        : Tokenizer::from_model_dir(options.model_dir, tokenizer_options(options));
   LineTokenizer line_tokenizer(options, std::move(tokenizer));
-
-  std::ios::sync_with_stdio(false);
-  std::ifstream file;
-  if (!options.input.empty()) {
-    file.open(options.input, std::ios::binary);
-    if (!file) fail_input("cannot read " + options.input + ": " + std::strerror(errno));
-  }
-  std::istream& in = options.input.empty() ? std::cin : file;
-  zero_shot::OutputFile out(options.output, options.resume);
-  size_t to_skip = out.resumed_lines();
-  size_t written = out.resumed_lines();
-  bool any_failed = out.resumed_errors() > 0;
-
-  const InterruptGuard guard;
-  std::string line, result;
-  for (size_t line_number = 1; !interrupted() && std::getline(in, line); ++line_number) {
-    if (is_blank(line)) continue;
-    if (to_skip > 0) {
-      --to_skip;
-      continue;
+  std::string result;
+  auto tokenize_chunk = [&](std::vector<io::JsonlItem>& items, LineSink& sink) {
+    for (const io::JsonlItem& item : items) {
+      result.clear();
+      bool failed = false;
+      try {
+        line_tokenizer.process(item.text, result);
+      } catch (const LineError& e) {
+        failed = true;
+        result = ordered_json{{"line", item.line}, {"error", e.message}}.dump(-1, ' ', false, json::error_handler_t::replace);
+      }
+      if (!result.empty() && result.back() == '\n') result.pop_back();
+      sink.add(item.line, result, failed);
     }
-    result.clear();
-    try {
-      line_tokenizer.process(line, result);
-    } catch (const LineError& e) {
-      any_failed = true;
-      result = ordered_json{{"line", line_number}, {"error", e.message}}.dump(-1, ' ', false, json::error_handler_t::replace);
-    }
-    if (!result.empty() && result.back() == '\n') result.pop_back();
-    out.write_line(result);
-    ++written;
-  }
-  const std::string input_name = options.input.empty() ? "standard input" : options.input;
-  if (in.bad()) fail_input("error while reading " + input_name);
-  if (to_skip > 0)
-    fail_input(options.output + " already holds " + std::to_string(out.resumed_lines()) + " lines but " + input_name +
-               " has only " + std::to_string(out.resumed_lines() - to_skip) + " non-blank lines: it belongs to another input");
-  if (interrupted()) {
-    out.flush();
-    return report_interrupted(written, options.output.empty()
-                                           ? "they are complete on standard output (with --output FILE, --resume continues a run)"
-                                           : "rerun with --resume to continue");
-  }
-  out.commit();
-  return any_failed ? 1 : 0;
+  };
+  return run_stream(options.stream, *reader, {.done = "tokenized"}, each_chunk(options.stream.chunk_size, tokenize_chunk));
 }
 
 Runner setup(CLI::App& sub) {
@@ -278,11 +240,7 @@ Runner setup(CLI::App& sub) {
   sub.add_flag("--lower,!--no-lower", options->lowercase,
                "With --vocab: lower-case and strip accents (default --lower), or keep case")
       ->needs(vocab);
-  sub.add_option("--input", options->input, "JSONL input, one {\"text\": ...} per line (default: standard input)");
-  sub.add_option("--output", options->output,
-                 "Write the JSONL results here (via FILE.partial, renamed when complete) instead of standard output");
-  sub.add_flag("--resume", options->resume,
-               "Continue an interrupted --output: keep its complete lines, skip as many non-blank input lines");
+  options->stream.add_to(sub, /*positional_texts=*/false);
   sub.add_option("--field", options->field, "Name of the text field")->capture_default_str();
   sub.add_option("--pair-field", options->pair_field,
                  "Second text field: encode [CLS] A [SEP] B [SEP] and also print type_ids");

@@ -3,10 +3,10 @@
 #include <cstdio>
 
 #include "engine/error.h"
-#include "tools/cli/interrupt.h"
 
 namespace nspbert::cli {
 
+using namespace io;
 using namespace zero_shot;
 
 void ScoringOptions::add_to(CLI::App& app, bool with_prompt_flags) {
@@ -26,9 +26,6 @@ void ScoringOptions::add_to(CLI::App& app, bool with_prompt_flags) {
       ->check(CLI::IsMember({"nsp", "mlm"}));
   app.add_option("--top-k", top_k, "List only the K best labels, best first")->check(CLI::Range(size_t{1}, size_t{1} << 20));
   app.add_flag("--normalize", normalize, "Add each label's probability: softmax of the scores over the labels");
-  app.add_option("--chunk-size", chunk_size, "Input lines scored per encoder batch (memory stays bounded by it)")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
 }
 
 RunnerOptions ScoringOptions::runner_options(const Model& loaded, bool echo_text) const {
@@ -65,44 +62,19 @@ std::string dump_json(const nlohmann::ordered_json& value, int indent) {
   return value.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-int write_results(const TaskRunner& runner, JsonlReader& reader, const std::string& output, bool resume,
-                  size_t chunk_size, const std::function<std::string(const LineResult&)>& render,
-                  const std::string& header, const std::string& footer) {
-  if (resume && runner.needs_all_scores())
+int run_scoring_stream(const TaskRunner& runner, const StreamOptions& options, JsonlReader& reader,
+                       const std::function<std::string(const LineResult&)>& render, const std::string& table_header) {
+  if (options.resume && runner.needs_all_scores())
     fail_usage("--resume on a samples-contrast task needs --thresholds (equal-size bins depend on every line's score)");
-  OutputFile out(output, resume);
-  if (const size_t done = out.resumed_lines(); done > 0) {
-    const size_t skipped = reader.skip(done);
-    if (skipped < done)
-      fail_input((output.empty() ? std::string("the output") : output) + " already holds " + std::to_string(done) +
-                 " lines but " + reader.name() + " has only " + std::to_string(skipped) +
-                 " non-blank lines: it belongs to another input");
-  }
-  if (!header.empty()) out.write_line(header);
-  Progress progress(reader.total_bytes(), Progress::stderr_is_terminal());
-  const InterruptGuard guard;
-  const StreamSummary summary = score_stream(
-      runner, reader, chunk_size, &progress, [&](const LineResult& r) { out.write_line(render(r)); },
-      [&] { out.flush(); });
-  if (summary.interrupted || interrupted()) {
-    // Not committed: FILE.partial keeps its complete lines for --resume.
-    out.flush();
-    const size_t written = out.resumed_lines() + static_cast<size_t>(summary.lines);
-    if (runner.needs_all_scores())
-      return report_interrupted(written, "equal-size bins need every score: rerun, or give --thresholds to make the run resumable");
-    if (output.empty())
-      return report_interrupted(written, "they are complete on standard output (with --output FILE, --resume continues a run)");
-    if (!header.empty() || !footer.empty())
-      return report_interrupted(written, OutputFile::partial_path(output) + " holds them, but only --format jsonl can be resumed");
-    return report_interrupted(written, "rerun with --resume to continue");
-  }
-  if (!footer.empty()) out.write_line(footer);
-  out.commit();
-  const int64_t failed = summary.failed + static_cast<int64_t>(out.resumed_errors());
-  if (failed == 0) return 0;
-  std::fprintf(stderr, "nspbert: %lld of %lld lines could not be scored (see their \"error\" output lines)\n",
-               static_cast<long long>(failed), static_cast<long long>(summary.lines + static_cast<int64_t>(out.resumed_lines())));
-  return 1;
+  StreamWords words;
+  words.table_header = table_header;
+  if (runner.needs_all_scores())
+    words.stop_hint = "equal-size bins need every score: rerun, or give --thresholds to make the run resumable";
+  return run_stream(options, reader, words, [&](JsonlReader& in, LineSink& sink, Progress& progress) {
+    score_stream(
+        runner, in, options.chunk_size, &progress,
+        [&](const LineResult& r) { sink.add(r.line, render(r), !r.error.empty()); }, [&] { sink.end_chunk(); });
+  });
 }
 
 }  // namespace nspbert::cli

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "engine/error.h"
-#include "models/zero_shot/jsonl_stream.h"
+#include "engine/io/jsonl_stream.h"
 #include "tools/python/src/common.h"
 
 namespace nspbert::python {

@@ -1,8 +1,9 @@
-#include "models/zero_shot/jsonl_stream.h"
+#include "engine/io/jsonl_stream.h"
 
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -11,7 +12,7 @@
 #include "engine/error.h"
 #include "engine/json_depth.h"
 
-namespace nspbert::zero_shot {
+namespace nspbert::io {
 
 namespace fs = std::filesystem;
 
@@ -59,6 +60,27 @@ JsonlReader::JsonlReader(const std::string& path) {
 
 JsonlReader::JsonlReader(std::istream& in, std::string name) : in_(&in), name_(std::move(name)) {}
 
+JsonlReader::JsonlReader(const std::vector<std::string>& texts, const std::string& field) : name_("the arguments") {
+  std::string jsonl;
+  for (const std::string& text : texts)
+    jsonl += nlohmann::json{{field, text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  texts_.str(std::move(jsonl));
+  in_ = &texts_;
+}
+
+std::optional<Shard> parse_shard(std::string_view text) {
+  const size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  Shard s;
+  const auto digits = [](std::string_view part, uint64_t& value) {
+    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+    return !part.empty() && ec == std::errc() && end == part.data() + part.size();
+  };
+  if (!digits(text.substr(0, slash), s.index) || !digits(text.substr(slash + 1), s.count)) return std::nullopt;
+  if (s.count == 0 || s.index >= s.count) return std::nullopt;
+  return s;
+}
+
 bool JsonlReader::next_line(std::string& line) {
   if (!std::getline(*in_, line)) {
     // std::cin shares stdio's buffer: a read error (standard input is a directory, EIO) shows only
@@ -72,12 +94,22 @@ bool JsonlReader::next_line(std::string& line) {
   return true;
 }
 
+bool JsonlReader::next_taken_line(std::string& line) {
+  while (next_line(line))
+    if (!is_blank(line) && shard_.takes(non_blank_seen_++)) return true;
+  return false;
+}
+
 bool JsonlReader::read_chunk(size_t max_items, std::vector<JsonlItem>& out) {
   out.clear();
   std::string line;
-  while (out.size() < max_items && next_line(line)) {
-    if (is_blank(line)) continue;
-    out.push_back(parse_jsonl_line(line_number_, line));
+  while (out.size() < max_items && next_taken_line(line)) {
+    if (parse_) {
+      out.push_back(parse_jsonl_line(line_number_, line));
+    } else {
+      out.push_back({line_number_, nullptr, {}, std::move(line)});
+      line = {};
+    }
   }
   return !out.empty();
 }
@@ -85,8 +117,7 @@ bool JsonlReader::read_chunk(size_t max_items, std::vector<JsonlItem>& out) {
 size_t JsonlReader::skip(size_t count) {
   size_t skipped = 0;
   std::string line;
-  while (skipped < count && next_line(line))
-    if (!is_blank(line)) ++skipped;
+  while (skipped < count && next_taken_line(line)) ++skipped;
   return skipped;
 }
 
@@ -166,6 +197,15 @@ void OutputFile::commit() {
   committed_ = true;
 }
 
+void OutputFile::discard() {
+  buffer_.clear();
+  if (path_.empty() || committed_) return;
+  if (file_) std::fclose(file_);
+  file_ = nullptr;
+  std::error_code ec;
+  fs::remove(partial_path(path_), ec);
+}
+
 Progress::Progress(uint64_t total_bytes, bool enabled)
     : enabled_(enabled), total_bytes_(total_bytes), start_(Clock::now()), last_(start_) {}
 
@@ -197,4 +237,4 @@ void Progress::finish() {
   printed_ = false;
 }
 
-}  // namespace nspbert::zero_shot
+}  // namespace nspbert::io

@@ -1,8 +1,8 @@
-#include "models/zero_shot/stop_request.h"
+#include "engine/io/stop_request.h"
 
 #include <atomic>
 
-namespace nspbert::zero_shot {
+namespace nspbert::io {
 
 namespace {
 // Lock-free, so setting it from a signal handler is well defined.
@@ -14,4 +14,4 @@ void request_stop() { stop.store(true, std::memory_order_relaxed); }
 bool stop_requested() { return stop.load(std::memory_order_relaxed); }
 void clear_stop_request() { stop.store(false, std::memory_order_relaxed); }
 
-}  // namespace nspbert::zero_shot
+}  // namespace nspbert::io

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <fstream>
 #include <istream>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -15,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace nspbert::zero_shot {
+namespace nspbert::io {
 
 // A problem with one input line: reported as {"line": N, "error": ...}; the run goes on.
 class LineError : public std::runtime_error {
@@ -27,7 +29,17 @@ struct JsonlItem {
   int64_t line = 0;      // 1-based physical line number in the input
   nlohmann::json value;  // a JSON object when `error` is empty
   std::string error;
+  std::string text;      // the line as read, instead of `value`, for a reader set to unparsed lines
 };
+
+// `--shard I/N`: the non-blank lines whose 0-based index is I modulo N.
+struct Shard {
+  uint64_t index = 0;
+  uint64_t count = 1;
+  bool takes(uint64_t non_blank_index) const { return non_blank_index % count == index; }
+};
+// "I/N" with 0 <= I < N; nullopt when it is not that.
+std::optional<Shard> parse_shard(std::string_view text);
 
 bool is_blank(std::string_view line);
 
@@ -37,10 +49,19 @@ class JsonlReader {
   explicit JsonlReader(const std::string& path);
   // Reads from a caller's stream (tests, in-memory inputs).
   JsonlReader(std::istream& in, std::string name);
+  // TEXT arguments, each read as the line {field: text} (named "the arguments").
+  JsonlReader(const std::vector<std::string>& texts, const std::string& field);
+  JsonlReader(const JsonlReader&) = delete;
+  JsonlReader& operator=(const JsonlReader&) = delete;
+
+  // Hand each line's text unparsed in JsonlItem::text (tokenize parses lines itself).
+  void keep_lines_unparsed() { parse_ = false; }
+  // Only this shard's lines from now on; line numbers stay those of the whole input.
+  void set_shard(Shard shard) { shard_ = shard; }
 
   // Appends up to `max_items` non-blank lines to `out` (cleared first); false once nothing is left.
   bool read_chunk(size_t max_items, std::vector<JsonlItem>& out);
-  // Skips `count` non-blank lines without parsing them; returns how many were actually there.
+  // Skips `count` non-blank lines (of the shard) without parsing them; returns how many were actually there.
   size_t skip(size_t count);
 
   const std::string& name() const { return name_; }
@@ -49,10 +70,15 @@ class JsonlReader {
 
  private:
   bool next_line(std::string& line);
+  bool next_taken_line(std::string& line);  // the next non-blank line of the shard
 
   std::ifstream file_;
+  std::istringstream texts_;
   std::istream* in_ = nullptr;
   std::string name_;
+  bool parse_ = true;
+  Shard shard_;
+  uint64_t non_blank_seen_ = 0;
   int64_t line_number_ = 0;
   uint64_t bytes_read_ = 0;
   uint64_t total_bytes_ = 0;
@@ -71,11 +97,13 @@ class OutputFile {
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
 
+  const std::string& path() const { return path_; }  // empty: standard output
   size_t resumed_lines() const { return resumed_lines_; }
   size_t resumed_errors() const { return resumed_errors_; }  // kept lines that were {"error": ...}
   void write_line(std::string_view line);
   void flush();
-  void commit();  // flush, close and rename the partial file to its final name
+  void commit();   // flush, close and rename the partial file to its final name
+  void discard();  // close and remove the partial file: nothing of this run is kept
 
   static std::string partial_path(const std::string& path) { return path + ".partial"; }
 
@@ -106,4 +134,4 @@ class Progress {
   bool printed_ = false;
 };
 
-}  // namespace nspbert::zero_shot
+}  // namespace nspbert::io

@@ -1,0 +1,132 @@
+#include "tools/cli/stream_command.h"
+
+#include <cstdio>
+#include <iterator>
+#include <map>
+
+#include "engine/error.h"
+#include "engine/io/stream.h"
+#include "tools/cli/interrupt.h"
+#include "tools/cli/json_io.h"
+
+namespace nspbert::cli {
+
+CLI::Option* add_format_option(CLI::App& app, Format& format, const std::vector<Format>& choices, const std::string& help) {
+  static const std::map<Format, std::string> names = {{Format::Jsonl, "jsonl"}, {Format::Json, "json"}, {Format::Table, "table"}};
+  std::map<std::string, Format> allowed;
+  for (Format f : choices) allowed[names.at(f)] = f;
+  return app.add_option("--format", format, help)->transform(CLI::CheckedTransformer(allowed))->default_str(names.at(format));
+}
+
+CLI::Option* add_chunk_size_option(CLI::App& app, size_t& chunk_size) {
+  return app.add_option("--chunk-size", chunk_size, "Input lines run per encoder batch (memory stays bounded by it)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+}
+
+void InputOptions::add_to(CLI::App& app, bool positional_texts) {
+  app.add_option("--input", input, "JSONL input, one object per line (default: the TEXT arguments, else standard input)");
+  if (positional_texts) app.add_option("TEXT", texts, "Texts to use instead of JSONL input");
+}
+
+std::unique_ptr<io::JsonlReader> InputOptions::open(const std::string& field) const {
+  if (!texts.empty() && !input.empty()) fail_usage("give texts as arguments or --input FILE, not both");
+  if (!texts.empty()) return std::make_unique<io::JsonlReader>(texts, field);
+  return std::make_unique<io::JsonlReader>(input);
+}
+
+void StreamOptions::add_to(CLI::App& app, bool positional_texts) {
+  source.add_to(app, positional_texts);
+  app.add_option("--output", output, "Write here (via FILE.partial, renamed when complete) instead of standard output");
+  app.add_flag("--resume", resume, "Continue an interrupted --output: keep its complete lines, skip as many input lines");
+  add_chunk_size_option(app, chunk_size);
+}
+
+std::unique_ptr<io::JsonlReader> StreamOptions::open(const std::string& field) const {
+  if (resume && output.empty()) fail_usage("--resume needs --output FILE");
+  if (resume && format != Format::Jsonl) fail_usage("--resume needs --format jsonl (a JSON array or a table cannot be continued)");
+  return source.open(field);
+}
+
+void LineSink::begin(const std::string& table_header) {
+  if (format_ == Format::Json) out_.write_line("[");
+  if (format_ == Format::Table) out_.write_line(table_header);
+}
+
+void LineSink::add(int64_t input_line, const std::string& line, bool failed) {
+  // One element per line, the comma in front: every line written is complete (an interrupted
+  // --format json output still holds whole lines).
+  out_.write_line(format_ == Format::Json && lines_ > 0 ? "," + line : line);
+  ++lines_;
+  if (failed) ++failed_;
+}
+
+void LineSink::add(int64_t input_line, const nlohmann::json& result) {
+  add(input_line, dump(result), result.contains("error"));
+}
+
+void LineSink::finish() {
+  if (format_ == Format::Json) out_.write_line("]");
+}
+
+StreamBody each_chunk(size_t chunk_size, std::function<void(std::vector<io::JsonlItem>&, LineSink&)> chunk) {
+  return [chunk_size, chunk = std::move(chunk)](io::JsonlReader& reader, LineSink& sink, io::Progress& progress) {
+    io::for_each_chunk(reader, chunk_size, &progress, [&](std::vector<io::JsonlItem>& items) {
+      chunk(items, sink);
+      sink.end_chunk();
+    });
+  };
+}
+
+namespace {
+
+int report_stop(const StreamOptions& options, io::OutputFile& out, const LineSink& sink, const StreamWords& words) {
+  // Not committed: FILE.partial keeps its complete lines for --resume.
+  out.flush();
+  const size_t written = out.resumed_lines() + static_cast<size_t>(sink.lines());
+  if (!words.stop_hint.empty()) return report_interrupted(written, words.stop_hint);
+  if (options.output.empty())
+    return report_interrupted(written, "they are complete on standard output (with --output FILE, --resume continues a run)");
+  if (options.format != Format::Jsonl)
+    return report_interrupted(written, io::OutputFile::partial_path(options.output) +
+                                           " holds them, but only --format jsonl can be resumed");
+  return report_interrupted(written, "rerun with --resume to continue");
+}
+
+}  // namespace
+
+int run_stream(const StreamOptions& options, io::JsonlReader& reader, const StreamWords& words, const StreamBody& body) {
+  io::OutputFile out(options.output, options.resume);
+  io::skip_answered(reader, out);
+  LineSink sink(out, options.format);
+  sink.begin(words.table_header);
+  io::Progress progress(reader.total_bytes(), io::Progress::stderr_is_terminal());
+  const InterruptGuard guard;
+  body(reader, sink, progress);
+  if (interrupted()) return report_stop(options, out, sink, words);
+  sink.finish();
+  out.commit();
+  const int64_t failed = sink.failed() + static_cast<int64_t>(out.resumed_errors());
+  if (failed == 0) return 0;
+  std::fprintf(stderr, "nspbert: %lld of %lld lines could not be %s (see their \"error\" output lines)\n",
+               static_cast<long long>(failed), static_cast<long long>(sink.lines() + static_cast<int64_t>(out.resumed_lines())),
+               words.done.c_str());
+  return 1;
+}
+
+std::vector<io::JsonlItem> read_all(io::JsonlReader& reader) {
+  std::vector<io::JsonlItem> all, chunk;
+  while (reader.read_chunk(4096, chunk)) std::move(chunk.begin(), chunk.end(), std::back_inserter(all));
+  return all;
+}
+
+void write_results(const std::vector<nlohmann::json>& results, Format format) {
+  io::OutputFile out("", /*resume=*/false);
+  LineSink sink(out, format);
+  sink.begin();
+  for (const nlohmann::json& r : results) sink.add(0, r);
+  sink.finish();
+  out.commit();
+}
+
+}  // namespace nspbert::cli
