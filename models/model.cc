@@ -174,7 +174,7 @@ void bind_layers(WeightBinder& bind, const ConfigReader& config, const EncoderSp
   const LayerTensorNames& n = family.tensors.layer;
   std::map<std::string, size_t> bound;  // scope -> first layer bound from it
   for (int64_t l = 0; l < spec.layers; ++l) {
-    const std::string scope = bind.body(layer_scope(family, config, spec, l).c_str());
+    const std::string scope = bind.body(layer_scope(family, config, spec, l));
     if (const auto it = bound.find(scope); it != bound.end()) {
       w.layers.push_back(w.layers[it->second]);
       continue;
