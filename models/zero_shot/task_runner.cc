@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "engine/error.h"
+#include "engine/io/stop_request.h"
 #include "engine/io/stream.h"
 
 namespace nspbert::zero_shot {
