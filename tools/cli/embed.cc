@@ -27,7 +27,7 @@ int run(const EmbedArgs& args) {
     result = {{"text", *text}};
     return builder.single(*text, error);
   };
-  return run_encode_stream(args.options, *reader, builder, {.done = "embedded"}, read, [&](EncodedChunk& chunk) {
+  return run_encode_stream(args.options, *reader, builder, StreamWords("embedded"), read, [&](EncodedChunk& chunk) {
     VectorSet vectors = sentence_vectors(*model.encoder, chunk.sequences, pooling, attention);
     if (args.normalize) vectors = normalized(vectors);
     for (size_t n = 0; n < chunk.slot.size(); ++n)

@@ -61,7 +61,7 @@ int run(const PairScoreArgs& args) {
     result = {{"a", *a}, {"b", *b}};
     return builder.pair(*a, *b, rule, error);
   };
-  return run_encode_stream(args.options, *reader, builder, {}, read, [&](EncodedChunk& chunk) {
+  return run_encode_stream(args.options, *reader, builder, StreamWords(), read, [&](EncodedChunk& chunk) {
     const std::vector<SequenceOutputs> out = run_sequences(*model.encoder, chunk.sequences, plan);
     for (size_t n = 0; n < chunk.slot.size(); ++n) chunk.results[chunk.slot[n]].update(scores(out[n].classifier_logits));
   });

@@ -26,7 +26,7 @@ struct SummarizeArgs {
 };
 
 struct Sentence {
-  size_t line;
+  int64_t line;
   std::string text;
 };
 
