@@ -17,22 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using nspbert::test_support::CliResult;
-using nspbert::test_support::quote;
-using nspbert::test_support::run_cli;
-using nspbert::test_support::slurp;
-using nspbert::test_support::write_file;
+using namespace nspbert::test_support;
 
-const fs::path kData = NSPBERT_TEST_DATA;
-const fs::path kTasks = kData.parent_path().parent_path() / "tools/tasks";
-const std::string kZh = (kData / "fixtures/models/bert-zh-tiny").string();
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+const std::string& kZh = kBertZhTiny;
 
 class ShardCli : public nspbert::test_support::ScratchDirTest {
  protected:
@@ -40,7 +27,7 @@ class ShardCli : public nspbert::test_support::ScratchDirTest {
     ScratchDirTest::SetUp();
     // 23 TNEWS lines with blank lines, invalid JSON, a line that is not an object and one without
     // the text field among them; the input ends without a blank line.
-    const std::vector<std::string> tnews = lines_of(slurp(kData / "fewclue/tnews.jsonl"));
+    const std::vector<std::string> tnews = lines_of(slurp(kTestData / "fewclue/tnews.jsonl"));
     std::string input;
     for (size_t i = 0; i < 23; ++i) {
       input += tnews[i % tnews.size()] + "\n";
@@ -90,7 +77,7 @@ class ShardCli : public nspbert::test_support::ScratchDirTest {
 
 TEST_F(ShardCli, ShardsMergedAreTheUnshardedOutputForEveryShardCount) {
   const std::string commands[] = {
-      "score --model " + quote(kZh) + " --task " + quote((kTasks / "tnews.json").string()) + " --chunk-size 3",
+      "score --model " + quote(kZh) + " --task " + quote((kTaskSpecs / "tnews.json").string()) + " --chunk-size 3",
       "embed --model " + quote(kZh) + " --field sentence --chunk-size 4",
       "tokenize --model " + quote(kZh) + " --field sentence",
       "classify --model " + quote(kZh) + " --template '这是{label}' --labels 体育,财经 --text-field sentence",
@@ -173,7 +160,7 @@ TEST_F(ShardCli, MergeRefusesMissingAndRepeatedLinesAndWritesNothing) {
 }
 
 TEST_F(ShardCli, AShardResumesOnItsOwn) {
-  const std::string command = "score --model " + quote(kZh) + " --task " + quote((kTasks / "tnews.json").string()) +
+  const std::string command = "score --model " + quote(kZh) + " --task " + quote((kTaskSpecs / "tnews.json").string()) +
                               " --shard 2/3 --input " + quote(input_.string()) + " --output ";
   ASSERT_LE(run_cli(dir_, command + path("whole.jsonl")).exit_code, 1);
   const std::string want = slurp(dir_ / "whole.jsonl");
@@ -195,7 +182,7 @@ TEST_F(ShardCli, FlagsThatCannotShard) {
       {"embed" + zh + " --shard 3/3", "--shard"},
       {"embed" + zh + " --shard 1", "--shard"},
       {"embed" + zh + " --shard 0/3 --format json", "--format jsonl"},
-      {"score" + zh + " --task " + quote((kTasks / "ocnli.json").string()) + " --shard 0/2",
+      {"score" + zh + " --task " + quote((kTaskSpecs / "ocnli.json").string()) + " --shard 0/2",
        "--thresholds"},  // equal-size bins need every line's score
       {"merge --output " + path("m.jsonl"), "SHARD"},  // no shard outputs
   };
