@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,18 @@ inline std::string quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
+}
+
+// The test data (tests/data), the task specs (tools/tasks) and the random-weight BERT fixture.
+inline const std::filesystem::path kTestData = NSPBERT_TEST_DATA;
+inline const std::filesystem::path kTaskSpecs = kTestData.parent_path().parent_path() / "tools/tasks";
+inline const std::string kBertZhTiny = (kTestData / "fixtures/models/bert-zh-tiny").string();
+
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 inline std::string slurp(const std::filesystem::path& p) {

@@ -28,6 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using nspbert::test_support::lines_of;
 using nspbert::test_support::slurp;
 using nspbert::test_support::write_file;
 
@@ -36,13 +37,6 @@ const fs::path kTasks = kData.parent_path().parent_path() / "tools/tasks";
 const std::string kZh = (kData / "fixtures/models/bert-zh-tiny").string();
 constexpr auto kDeadline = std::chrono::minutes(5);
 constexpr int kInterrupted = 5;
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 size_t newlines(const fs::path& p) {
   const std::string text = slurp(p);
@@ -167,8 +161,9 @@ class Interrupt : public nspbert::test_support::ScratchDirTest {
     const fs::path output = args[std::find(args.begin(), args.end(), "--output") - args.begin() + 1];
     const std::vector<std::string> lines = lines_of(slurp(output));
     EXPECT_EQ(lines.size(), static_cast<size_t>(lines_in));
-    if (!id_field.empty())
+    if (!id_field.empty()) {
       for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(json::parse(lines[i])[id_field], i);
+    }
     return lines;
   }
 

@@ -105,26 +105,25 @@ int run(const ClassifyArgs& args) {
   return run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return dump_json(runner.to_json(r)); });
 }
 
-const bool registered = register_command(
-    {"classify", "NSP-BERT zero-shot classification: score a prompt per label against each text",
-     [](CLI::App& app) -> Runner {
-       auto args = std::make_shared<ClassifyArgs>();
-       args->scoring.add_to(app, /*with_prompt_flags=*/false);
-       app.add_option("--template", args->scoring.templates, "Prompt template with {label}, e.g. 这是一则{label}新闻 (repeat to combine several)")
-           ->required()
-           ->allow_extra_args(false);
-       auto* labels = app.add_option("--labels", args->labels, "Labels as a comma list: 体育,财经,...");
-       auto* file = app.add_option("--labels-file", args->labels_file, "Labels, one per line");
-       labels->excludes(file);
-       app.add_option("--position", args->scoring.position, "prefix: the prompt is segment A; suffix: segment B")
-           ->check(CLI::IsMember({"prefix", "suffix"}))
-           ->default_str("prefix");
-       add_format_option(app, args->stream.format, {Format::Table, Format::Json, Format::Jsonl},
-                         "table, json (one array) or jsonl (one object per line)");
-       args->stream.add_to(app, /*positional_texts=*/true);
-       app.add_option("--text-field", args->text_field, "Field of each JSONL line that holds the text")->capture_default_str();
-       return [args] { return run(*args); };
-     }});
+void declare(CLI::App& app, ClassifyArgs& args) {
+  args.scoring.add_to(app, /*with_prompt_flags=*/false);
+  app.add_option("--template", args.scoring.templates, "Prompt template with {label}, e.g. 这是一则{label}新闻 (repeat to combine several)")
+      ->required()
+      ->allow_extra_args(false);
+  auto* labels = app.add_option("--labels", args.labels, "Labels as a comma list: 体育,财经,...");
+  auto* file = app.add_option("--labels-file", args.labels_file, "Labels, one per line");
+  labels->excludes(file);
+  app.add_option("--position", args.scoring.position, "prefix: the prompt is segment A; suffix: segment B")
+      ->check(CLI::IsMember({"prefix", "suffix"}))
+      ->default_str("prefix");
+  add_format_option(app, args.stream.format, {Format::Table, Format::Json, Format::Jsonl},
+                    "table, json (one array) or jsonl (one object per line)");
+  args.stream.add_to(app, /*positional_texts=*/true);
+  app.add_option("--text-field", args.text_field, "Field of each JSONL line that holds the text")->capture_default_str();
+}
+
+const bool registered = register_command<ClassifyArgs>(
+    "classify", "NSP-BERT zero-shot classification: score a prompt per label against each text", declare, run);
 
 }  // namespace
 }  // namespace nspbert::cli

@@ -173,38 +173,36 @@ int run(const CompareNormsArgs& args) {
   return report.skipped ? 1 : 0;
 }
 
-const bool registered = register_command(
-    {"compare-norms",
-     "Per-layer residual-stream statistics (norm, relative update, cosine to the previous layer, attention "
-     "entropy) of one or more models over a JSONL file of texts, as a table, JSON or an SVG plot",
-     [](CLI::App& app) -> Runner {
-       auto args = std::make_shared<CompareNormsArgs>();
-       app.add_option("--model", args->models, "Model folder; repeat to compare several models")->required();
-       app.add_option("--input", args->input, "JSONL file, one {\"text\": ...} per line")->required();
-       add_tokenizer_options(app, args->jieba_dict, args->split_special_tokens);
-       app.add_option("--field", args->field, "Name of the text field")->capture_default_str();
-       app.add_option("--max-length", args->max_length,
-                      "Truncate [CLS] text [SEP] to this many tokens (default: the position table, at most 512)")
-           ->check(CLI::Range(size_t{2}, size_t{1} << 20));
-       app.add_option("--format", args->format, "table or json")
-           ->check(CLI::IsMember({"table", "json"}))
-           ->capture_default_str();
-       app.add_option("--plot", args->plot, "Write an SVG chart (three panels, one line per model) to this file");
-       app.add_option("--norm-placement", args->norm_placement,
-                      "ABLATION: run every model with this norm placement (pre or post), whatever it was trained with")
-           ->check(CLI::IsMember({"pre", "post"}));
-       app.add_option("--residual-scale", args->residual_scale,
-                      "ABLATION: DeepNorm-style x <- Norm(alpha x + F(x)); a number, or 'deepnorm' for (2N)^(1/4)");
-       app.add_option("--depth-threshold", args->depth_threshold,
-                      "A layer counts towards the effective depth when its cosine to the previous layer is below this")
-           ->check(CLI::Range(-1.0, 1.0))
-           ->capture_default_str();
-       app.add_option("--chunk", args->chunk, "Texts read and run per step (bounds the memory)")
-           ->check(CLI::Range(size_t{1}, size_t{1} << 20))
-           ->capture_default_str();
-       app.add_option("--threads", args->threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
-       return [args] { return run(*args); };
-     }});
+void declare(CLI::App& app, CompareNormsArgs& args) {
+  app.add_option("--model", args.models, "Model folder; repeat to compare several models")->required();
+  app.add_option("--input", args.input, "JSONL file, one {\"text\": ...} per line")->required();
+  add_tokenizer_options(app, args.jieba_dict, args.split_special_tokens);
+  app.add_option("--field", args.field, "Name of the text field")->capture_default_str();
+  app.add_option("--max-length", args.max_length,
+                 "Truncate [CLS] text [SEP] to this many tokens (default: the position table, at most 512)")
+      ->check(CLI::Range(size_t{2}, size_t{1} << 20));
+  app.add_option("--format", args.format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  app.add_option("--plot", args.plot, "Write an SVG chart (three panels, one line per model) to this file");
+  app.add_option("--norm-placement", args.norm_placement,
+                 "ABLATION: run every model with this norm placement (pre or post), whatever it was trained with")
+      ->check(CLI::IsMember({"pre", "post"}));
+  app.add_option("--residual-scale", args.residual_scale,
+                 "ABLATION: DeepNorm-style x <- Norm(alpha x + F(x)); a number, or 'deepnorm' for (2N)^(1/4)");
+  app.add_option("--depth-threshold", args.depth_threshold,
+                 "A layer counts towards the effective depth when its cosine to the previous layer is below this")
+      ->check(CLI::Range(-1.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--chunk", args.chunk, "Texts read and run per step (bounds the memory)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--threads", args.threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
+}
+
+const bool registered = register_command<CompareNormsArgs>("compare-norms",
+    "Per-layer residual-stream statistics (norm, relative update, cosine to the previous layer, attention "
+    "entropy) of one or more models over a JSONL file of texts, as a table, JSON or an SVG plot", declare, run);
 
 }  // namespace
 }  // namespace nspbert::cli

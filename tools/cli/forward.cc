@@ -138,15 +138,14 @@ int run(const ForwardArgs& args) {
   return 0;
 }
 
-const bool registered = register_command(
-    {"forward", "Run the encoder on a JSON request of token ids and print every output as JSON",
-     [](CLI::App& app) -> Runner {
-       auto args = std::make_shared<ForwardArgs>();
-       args->model.add_to(app, /*with_attention=*/true, /*with_tokenizer=*/false);
-       app.add_option("--input", args->input, "Request JSON file ('-' = standard input)");
-       app.add_flag("--no-stats", args->no_stats, "Skip the residual-stream statistics");
-       return [args] { return run(*args); };
-     }});
+void declare(CLI::App& app, ForwardArgs& args) {
+  args.model.add_to(app, /*with_attention=*/true, /*with_tokenizer=*/false);
+  app.add_option("--input", args.input, "Request JSON file ('-' = standard input)");
+  app.add_flag("--no-stats", args.no_stats, "Skip the residual-stream statistics");
+}
+
+const bool registered = register_command<ForwardArgs>(
+    "forward", "Run the encoder on a JSON request of token ids and print every output as JSON", declare, run);
 
 }  // namespace
 }  // namespace nspbert::cli

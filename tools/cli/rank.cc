@@ -17,8 +17,7 @@ struct RankArgs {
   EncodeOptions encode;
   InputOptions source;
   std::string query;
-  std::string distance = "cosine";
-  int64_t k = 10;
+  DistanceOptions distance{"cosine"};
   int64_t top = 0;
   Format format = Format::Jsonl;
 };
@@ -54,7 +53,7 @@ int run(const RankArgs& args) {
   builder.print_notes();
 
   const std::vector<double> distances = query_distances(*model.encoder, sequences, *parse_pooling(args.encode.pooling),
-                                                       attention, args.distance == "geodesic", args.k);
+                                                       attention, args.distance.geodesic(), args.distance.k);
 
   std::vector<size_t> lines;
   for (const io::JsonlItem* record : ranked) lines.push_back(static_cast<size_t>(record->line));
@@ -64,26 +63,18 @@ int run(const RankArgs& args) {
   return failed.empty() ? 0 : 1;
 }
 
-const bool registered = register_command(
-    {"rank", "Order the input texts by distance to --query: cosine, or geodesic over their kNN graph",
-     [](CLI::App& app) -> Runner {
-       auto args = std::make_shared<RankArgs>();
-       args->encode.add_to(app, /*with_text_field=*/true);
-       args->source.add_to(app, /*positional_texts=*/true);
-       app.add_option("--query", args->query, "The text to rank against")->required();
-       app.add_option("--distance", args->distance,
-                      "cosine: 1 - cos of the sentence vectors; geodesic: shortest path from the query in the "
-                      "k-nearest-neighbour graph over the query and the texts")
-           ->check(CLI::IsMember({"cosine", "geodesic"}))
-           ->capture_default_str();
-       app.add_option("--k", args->k, "Neighbours per node in the geodesic kNN graph")
-           ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
-           ->capture_default_str();
-       app.add_option("--top", args->top, "Print only the best N texts (default: all)")
-           ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
-       add_format_option(app, args->format, {Format::Json, Format::Jsonl}, "json (one array) or jsonl (one object per line)");
-       return [args] { return run(*args); };
-     }});
+void declare(CLI::App& app, RankArgs& args) {
+  args.encode.add_to(app, /*with_text_field=*/true);
+  args.source.add_to(app, /*positional_texts=*/true);
+  app.add_option("--query", args.query, "The text to rank against")->required();
+  args.distance.add_to(app);
+  app.add_option("--top", args.top, "Print only the best N texts (default: all)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  add_format_option(app, args.format, {Format::Json, Format::Jsonl}, "json (one array) or jsonl (one object per line)");
+}
+
+const bool registered = register_command<RankArgs>(
+    "rank", "Order the input texts by distance to --query: cosine, or geodesic over their kNN graph", declare, run);
 
 }  // namespace
 }  // namespace nspbert::cli

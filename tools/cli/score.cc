@@ -32,16 +32,15 @@ int run(const ScoreArgs& args) {
   return run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return dump_json(runner.to_json(r)); });
 }
 
-const bool registered = register_command(
-    {"score", "Stream a JSONL file through a zero-shot task spec: a prediction with per-label scores per line",
-     [](CLI::App& app) -> Runner {
-       auto args = std::make_shared<ScoreArgs>();
-       app.add_option("--task", args->task, "Task spec JSON (tools/tasks/*.json)")->required();
-       args->stream.add_to(app, /*positional_texts=*/false);
-       args->scoring.add_to(app, /*with_prompt_flags=*/true);
-       args->thresholds.add_to(app);
-       return [args] { return run(*args); };
-     }});
+void declare(CLI::App& app, ScoreArgs& args) {
+  app.add_option("--task", args.task, "Task spec JSON (tools/tasks/*.json)")->required();
+  args.stream.add_to(app, /*positional_texts=*/false);
+  args.scoring.add_to(app, /*with_prompt_flags=*/true);
+  args.thresholds.add_to(app);
+}
+
+const bool registered = register_command<ScoreArgs>("score",
+    "Stream a JSONL file through a zero-shot task spec: a prediction with per-label scores per line", declare, run);
 
 }  // namespace
 }  // namespace nspbert::cli

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "engine/error.h"
+#include "engine/io/shard_merge.h"
 #include "engine/io/stream.h"
 #include "tools/cli/interrupt.h"
 #include "tools/cli/json_io.h"
@@ -40,12 +41,24 @@ void StreamOptions::add_to(CLI::App& app, bool positional_texts) {
   app.add_option("--output", output, "Write here (via FILE.partial, renamed when complete) instead of standard output");
   app.add_flag("--resume", resume, "Continue an interrupted --output: keep its complete lines, skip as many input lines");
   add_chunk_size_option(app, chunk_size);
+  app.add_option_function<std::string>(
+         "--shard", [this](const std::string& text) { shard = io::parse_shard(text); },
+         "I/N: only the non-blank input lines whose 0-based index is I modulo N; output lines carry their input line "
+         "(nspbert merge joins the shards)")
+      ->check(CLI::Validator(
+          [](std::string& text) { return io::parse_shard(text) ? std::string() : "expected I/N with 0 <= I < N"; },
+          "I/N"));
+  app.add_flag("--with-line-numbers", with_line_numbers,
+               "Start every output line with {\"input_line\": N, ...}, its line in the input (always with --shard)");
 }
 
 std::unique_ptr<io::JsonlReader> StreamOptions::open(const std::string& field) const {
   if (resume && output.empty()) fail_usage("--resume needs --output FILE");
   if (resume && format != Format::Jsonl) fail_usage("--resume needs --format jsonl (a JSON array or a table cannot be continued)");
-  return source.open(field);
+  if (numbered() && format != Format::Jsonl) fail_usage("--shard and --with-line-numbers need --format jsonl");
+  std::unique_ptr<io::JsonlReader> reader = source.open(field);
+  if (shard) reader->set_shard(*shard);
+  return reader;
 }
 
 void LineSink::begin(const std::string& table_header) {
@@ -56,7 +69,11 @@ void LineSink::begin(const std::string& table_header) {
 void LineSink::add(int64_t input_line, const std::string& line, bool failed) {
   // One element per line, the comma in front: every line written is complete (an interrupted
   // --format json output still holds whole lines).
-  out_.write_line(format_ == Format::Json && lines_ > 0 ? "," + line : line);
+  if (numbered_) {
+    out_.write_line(io::with_input_line(input_line, line));
+  } else {
+    out_.write_line(format_ == Format::Json && lines_ > 0 ? "," + line : line);
+  }
   ++lines_;
   if (failed) ++failed_;
 }
@@ -98,7 +115,7 @@ int report_stop(const StreamOptions& options, io::OutputFile& out, const LineSin
 int run_stream(const StreamOptions& options, io::JsonlReader& reader, const StreamWords& words, const StreamBody& body) {
   io::OutputFile out(options.output, options.resume);
   io::skip_answered(reader, out);
-  LineSink sink(out, options.format);
+  LineSink sink(out, options.format, options.numbered());
   sink.begin(words.table_header);
   io::Progress progress(reader.total_bytes(), io::Progress::stderr_is_terminal());
   const InterruptGuard guard;

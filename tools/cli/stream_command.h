@@ -2,13 +2,15 @@
 // What every command that streams JSONL lines to output lines shares (score, classify --input,
 // tokenize, embed, pair-score): the input and output flags, and one run that writes an output line
 // per non-blank input line, in order, to --output (via FILE.partial, resumable) or standard output,
-// with progress on a terminal and a clean stop on SIGINT/SIGTERM (exit 5). The I/O is engine/io.
+// with progress on a terminal and a clean stop on SIGINT/SIGTERM (exit 5); with --shard I/N only
+// every N-th line, each output line numbered for nspbert merge. The I/O is engine/io.
 // rank and summarize read their whole input and print at the end with the same output stack.
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,7 +42,10 @@ struct StreamOptions {
   bool resume = false;
   size_t chunk_size;
   Format format = Format::Jsonl;
+  std::optional<io::Shard> shard;  // --shard I/N
+  bool with_line_numbers = false;
 
+  bool numbered() const { return with_line_numbers || shard.has_value(); }
   explicit StreamOptions(size_t default_chunk_size) : chunk_size(default_chunk_size) {}
   void add_to(CLI::App& app, bool positional_texts);
   // Checks the flag combinations and opens the input: call before loading the model.
@@ -50,7 +55,8 @@ struct StreamOptions {
 // Output lines in input order: frames them as --format asks, counts them and the failed ones.
 class LineSink {
  public:
-  LineSink(io::OutputFile& out, Format format) : out_(out), format_(format) {}
+  // `numbered`: every line starts with its input line (engine/io/shard_merge.h).
+  LineSink(io::OutputFile& out, Format format, bool numbered = false) : out_(out), format_(format), numbered_(numbered) {}
   void begin(const std::string& table_header = "");  // "[" for json, the header for table
   void add(int64_t input_line, const std::string& line, bool failed);
   void add(int64_t input_line, const nlohmann::json& result);  // failed when it has "error"
@@ -63,6 +69,7 @@ class LineSink {
  private:
   io::OutputFile& out_;
   Format format_;
+  bool numbered_;
   int64_t lines_ = 0, failed_ = 0;
 };
 
@@ -72,9 +79,11 @@ using StreamBody = std::function<void(io::JsonlReader& reader, LineSink& sink, i
 StreamBody each_chunk(size_t chunk_size, std::function<void(std::vector<io::JsonlItem>&, LineSink&)> chunk);
 
 struct StreamWords {
-  std::string done = "scored";  // "N of M lines could not be <done>"
-  std::string table_header;     // --format table
-  std::string stop_hint;        // instead of the usual advice after an interruption
+  std::string done;          // "N of M lines could not be <done>"
+  std::string table_header;  // --format table
+  std::string stop_hint;     // instead of the usual advice after an interruption
+
+  explicit StreamWords(std::string done_word = "scored") : done(std::move(done_word)) {}
 };
 
 // Opens the output (resuming it), runs `body`, commits the output. Returns the exit code: 0, 1 when

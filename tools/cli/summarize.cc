@@ -19,18 +19,19 @@ struct SummarizeArgs {
   InputOptions source;
   std::string query;
   int64_t sentences = 3;
-  int64_t k = 10;
-  std::string distance = "geodesic";
+  DistanceOptions distance{"geodesic"};
   bool no_split = false;
   Format format = Format::Json;
+  CLI::Option* query_option = nullptr;  // given: centre on the query, else on the mean vector
 };
 
 struct Sentence {
-  size_t line;
+  int64_t line;
   std::string text;
 };
 
-int run(const SummarizeArgs& args, bool with_query) {
+int run(const SummarizeArgs& args) {
+  const bool with_query = args.query_option->count() > 0;
   const std::vector<io::JsonlItem> records = read_all(*args.source.open(args.encode.field));
   Model model = args.encode.model.load();
   const AttentionOptions attention = args.encode.model.attention(model.spec);
@@ -82,8 +83,8 @@ int run(const SummarizeArgs& args, bool with_query) {
     } else {
       centre = mean_vector(vectors);
     }
-    const std::vector<double> distances = args.distance == "geodesic"
-                                              ? geodesic_distances(vectors, centre.data(), args.k)
+    const std::vector<double> distances = args.distance.geodesic()
+                                              ? geodesic_distances(vectors, centre.data(), args.distance.k)
                                               : cosine_distances(vectors, centre.data());
     picks = pick_nearest(distances, args.sentences);
   }
@@ -102,7 +103,7 @@ int run(const SummarizeArgs& args, bool with_query) {
     std::string joined;
     for (const SummaryPick& p : picks) joined += sentences[p.index].text;
     nlohmann::json result = {{"centre", with_query ? "query" : "mean"},
-                             {"distance", args.distance},
+                             {"distance", args.distance.distance},
                              {"sentences", sentences.size()},
                              {"summary", summary},
                              {"text", joined}};
@@ -113,31 +114,24 @@ int run(const SummarizeArgs& args, bool with_query) {
   return failed.empty() ? 0 : 1;
 }
 
-const bool registered = register_command(
-    {"summarize",
-     "Extractive summary: the N sentences nearest the query or the mean sentence vector by geodesic distance, "
-     "in document order",
-     [](CLI::App& app) -> Runner {
-       auto args = std::make_shared<SummarizeArgs>();
-       args->encode.add_to(app, /*with_text_field=*/true);
-       args->source.add_to(app, /*positional_texts=*/true);
-       CLI::Option* query =
-           app.add_option("--query", args->query, "Centre the summary on this text (default: the mean sentence vector)");
-       app.add_option("-n,--sentences", args->sentences, "Sentences to pick")
-           ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
-           ->capture_default_str();
-       app.add_option("--k", args->k, "Neighbours per node in the kNN graph")
-           ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
-           ->capture_default_str();
-       app.add_option("--distance", args->distance, "geodesic (shortest path in the kNN graph) or cosine")
-           ->check(CLI::IsMember({"cosine", "geodesic"}))
-           ->capture_default_str();
-       app.add_flag("--no-split", args->no_split,
-                    "Take every input text as one sentence (default: split texts after 。！？!?… and '. ')");
-       add_format_option(app, args->format, {Format::Json, Format::Jsonl},
-                         "json: one object with the summary; jsonl: one line per picked sentence");
-       return [args, query] { return run(*args, query->count() > 0); };
-     }});
+void declare(CLI::App& app, SummarizeArgs& args) {
+  args.encode.add_to(app, /*with_text_field=*/true);
+  args.source.add_to(app, /*positional_texts=*/true);
+  args.query_option =
+      app.add_option("--query", args.query, "Centre the summary on this text (default: the mean sentence vector)");
+  app.add_option("-n,--sentences", args.sentences, "Sentences to pick")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->capture_default_str();
+  args.distance.add_to(app);
+  app.add_flag("--no-split", args.no_split,
+               "Take every input text as one sentence (default: split texts after 。！？!?… and '. ')");
+  add_format_option(app, args.format, {Format::Json, Format::Jsonl},
+                    "json: one object with the summary; jsonl: one line per picked sentence");
+}
+
+const bool registered = register_command<SummarizeArgs>("summarize",
+    "Extractive summary: the N sentences nearest the query or the mean sentence vector by geodesic distance, "
+    "in document order", declare, run);
 
 }  // namespace
 }  // namespace nspbert::cli

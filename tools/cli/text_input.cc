@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "engine/error.h"
+#include "tools/cli/interrupt.h"
 
 namespace nspbert::cli {
 
@@ -51,6 +52,19 @@ void EncodeOptions::add_to(CLI::App& app, bool with_text_field) {
       ->capture_default_str();
 }
 
+void DistanceOptions::add_to(CLI::App& app) {
+  app.add_option("--distance", distance,
+                 "cosine: 1 - cos of the sentence vectors; geodesic: shortest path from the centre (the query) in "
+                 "the k-nearest-neighbour graph over it and the texts")
+      ->check(CLI::IsMember({"cosine", "geodesic"}))
+      ->capture_default_str();
+  app.add_option("--k", k, "Neighbours per node in the geodesic kNN graph")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+}
+
+namespace {
+
 EncodedChunk encode_chunk(const std::vector<io::JsonlItem>& items, const ReadSequence& read) {
   EncodedChunk chunk;
   chunk.results.resize(items.size());
@@ -66,6 +80,26 @@ EncodedChunk encode_chunk(const std::vector<io::JsonlItem>& items, const ReadSeq
     chunk.slot.push_back(i);
   }
   return chunk;
+}
+
+}  // namespace
+
+void EncodeStreamOptions::add_to(CLI::App& app, bool with_text_field) {
+  encode.add_to(app, with_text_field);
+  stream.add_to(app, /*positional_texts=*/with_text_field);  // pairs come from JSONL only
+  add_format_option(app, stream.format, {Format::Json, Format::Jsonl}, "json (one array) or jsonl (one object per line)");
+}
+
+int run_encode_stream(const EncodeStreamOptions& options, io::JsonlReader& reader, SequenceBuilder& builder,
+                      const StreamWords& words, const ReadSequence& read, const std::function<void(EncodedChunk&)>& run) {
+  auto chunk = [&](std::vector<io::JsonlItem>& items, LineSink& sink) {
+    EncodedChunk encoded = encode_chunk(items, read);
+    run(encoded);
+    for (size_t i = 0; i < items.size(); ++i) sink.add(items[i].line, encoded.results[i]);
+  };
+  const int code = run_stream(options.stream, reader, words, each_chunk(options.stream.chunk_size, chunk));
+  if (code != kInterruptedExitCode) builder.print_notes();
+  return code;
 }
 
 }  // namespace nspbert::cli

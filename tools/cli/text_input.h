@@ -47,6 +47,16 @@ struct EncodeOptions {
   void add_to(CLI::App& app, bool with_text_field);
 };
 
+// rank and summarize: cosine or geodesic distance to the centre, and the k of the kNN graph.
+struct DistanceOptions {
+  std::string distance;
+  int64_t k = 10;
+
+  explicit DistanceOptions(std::string default_distance) : distance(std::move(default_distance)) {}
+  void add_to(CLI::App& app);
+  bool geodesic() const { return distance == "geodesic"; }
+};
+
 // One chunk of embed or pair-score: `read` turns each usable line into its sequence (and starts
 // its result), or returns nullopt with `error` set; the other lines become {"line", "error"}.
 struct EncodedChunk {
@@ -56,6 +66,19 @@ struct EncodedChunk {
 };
 using ReadSequence =
     std::function<std::optional<Sequence>(const nlohmann::json& line, nlohmann::json& result, std::string& error)>;
-EncodedChunk encode_chunk(const std::vector<io::JsonlItem>& items, const ReadSequence& read);
+
+// embed and pair-score: the encoding flags, the stream flags and --format json|jsonl.
+struct EncodeStreamOptions {
+  EncodeOptions encode;
+  // Lines per encoder round: big enough for good batches, small enough to stream.
+  StreamOptions stream{2048};
+
+  void add_to(CLI::App& app, bool with_text_field);
+};
+
+// Streams the input: each chunk's usable lines become sequences (`read`), `run` adds the encoder's
+// results; then the builder's notes, unless interrupted. Returns the exit code (run_stream).
+int run_encode_stream(const EncodeStreamOptions& options, io::JsonlReader& reader, SequenceBuilder& builder,
+                      const StreamWords& words, const ReadSequence& read, const std::function<void(EncodedChunk&)>& run);
 
 }  // namespace nspbert::cli

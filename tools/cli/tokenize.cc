@@ -227,7 +227,7 @@ int run(const TokenizeOptions& options) {
       sink.add(item.line, result, failed);
     }
   };
-  return run_stream(options.stream, *reader, {.done = "tokenized"}, each_chunk(options.stream.chunk_size, tokenize_chunk));
+  return run_stream(options.stream, *reader, StreamWords("tokenized"), each_chunk(options.stream.chunk_size, tokenize_chunk));
 }
 
 Runner setup(CLI::App& sub) {

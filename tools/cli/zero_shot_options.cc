@@ -66,6 +66,8 @@ int run_scoring_stream(const TaskRunner& runner, const StreamOptions& options, J
                        const std::function<std::string(const LineResult&)>& render, const std::string& table_header) {
   if (options.resume && runner.needs_all_scores())
     fail_usage("--resume on a samples-contrast task needs --thresholds (equal-size bins depend on every line's score)");
+  if (options.shard && runner.needs_all_scores())
+    fail_usage("--shard on a samples-contrast task needs --thresholds (equal-size bins depend on every line's score)");
   StreamWords words;
   words.table_header = table_header;
   if (runner.needs_all_scores())
