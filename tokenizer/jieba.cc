@@ -197,31 +197,26 @@ std::shared_ptr<const JiebaDictionary> JiebaDictionary::parse(std::string_view t
   freq.reserve(lines * 3 / 2);
   int64_t total = 0;
   size_t line_number = 0;
-  // The trie path, (byte end, node) per character, of the greatest word so far. dict.txt is
-  // nearly sorted: a word above all before it shares its prefix with that one's path, and every
-  // node past that prefix is new (an earlier word holding it would sort between the two), so
-  // such a word costs no lookups. Any other word walks the trie from the root.
+  // The trie path of the previous word, (byte end, node) per character: dict.txt is nearly sorted,
+  // so a word shares most of its prefix with the one before and needs no lookups for that part.
   std::vector<std::pair<size_t, int32_t>> path;
-  std::string_view greatest;
+  std::string_view previous;
   for (size_t pos = 0; pos < text.size();) {
     const size_t newline = std::min(text.find('\n', pos), text.size());
     const DictLine line = read_dict_line(text.substr(pos, newline - pos), ++line_number, name);
     pos = newline + 1;
-    const bool ascending = line.word > greatest;
-    if (ascending) {
-      const auto common = static_cast<size_t>(
-          std::mismatch(greatest.begin(), greatest.end(), line.word.begin(), line.word.end()).first - greatest.begin());
-      while (!path.empty() && path.back().first > common) path.pop_back();
-      greatest = line.word;
-    }
-    int32_t node = ascending && !path.empty() ? path.back().second : kRoot;
-    for (size_t i = ascending && !path.empty() ? path.back().first : 0, length = 0; i < line.word.size(); i += length) {
+    const auto common = static_cast<size_t>(
+        std::mismatch(previous.begin(), previous.end(), line.word.begin(), line.word.end()).first - previous.begin());
+    while (!path.empty() && path.back().first > common) path.pop_back();
+    int32_t node = path.empty() ? kRoot : path.back().second;
+    for (size_t i = path.empty() ? 0 : path.back().first, length = 0; i < line.word.size(); i += length) {
       const char32_t cp = decode(line.word, i, length);
-      const int32_t next = ascending ? kNoNode : d.child(node, cp);
+      const int32_t next = d.child(node, cp);
       node = next != kNoNode ? next : d.add_child(node, cp);
       if (freq.size() < d.log_weight_.size()) freq.push_back(0);  // a new prefix: frequency 0
-      if (ascending) path.emplace_back(i + length, node);
+      path.emplace_back(i + length, node);
     }
+    previous = line.word;
     freq[static_cast<size_t>(node)] = line.freq;  // a later duplicate wins, as in the dict
     if (__builtin_add_overflow(total, line.freq, &total))
       fail_model("jieba dictionary " + name + ": the frequencies add up past 2^63");
