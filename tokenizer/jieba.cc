@@ -1,11 +1,13 @@
 #include "tokenizer/jieba.h"
 
+#include <sys/mman.h>
 #include <utf8proc.h>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cmath>
+#include <new>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -142,6 +144,16 @@ DictLine read_dict_line(std::string_view raw, size_t line_number, const std::str
 
 }  // namespace
 
+template <typename T>
+T* HugePageAllocator<T>::allocate(size_t n) {
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const size_t bytes = n * sizeof(T);
+  void* memory = bytes < kHugePage ? std::malloc(bytes) : std::aligned_alloc(kHugePage, (bytes + kHugePage - 1) / kHugePage * kHugePage);
+  if (memory == nullptr) throw std::bad_alloc();
+  if (bytes >= kHugePage) madvise(memory, bytes, MADV_HUGEPAGE);  // advice only: no error to handle
+  return static_cast<T*>(memory);
+}
+
 int32_t JiebaDictionary::child(int32_t node, char32_t cp) const {
   if (node == kRoot && cp < kBmpEnd) return root_bmp_[cp];
   const uint64_t key = edge_key(node, cp);
@@ -154,7 +166,7 @@ int32_t JiebaDictionary::child(int32_t node, char32_t cp) const {
 }
 
 void JiebaDictionary::grow_table(size_t capacity) {
-  std::vector<Edge> old = std::move(edges_);
+  auto old = std::move(edges_);
   edges_.assign(std::bit_ceil(std::max<size_t>(1024, capacity)), Edge{});
   shift_ = 64 - std::countr_zero(edges_.size());
   const size_t mask = edges_.size() - 1;
