@@ -1,6 +1,7 @@
 #pragma once
 // The encoder graph: embeddings -> L layers (pre or post norm, one switch) -> heads.
-// It binds weights to slots; the math lives in engine/ops.
+// It holds the bound weights; forward() chains the blocks of engine/encoder_blocks.h, and the
+// math lives in engine/ops.
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -69,7 +70,7 @@ struct ForwardRequest {
   std::vector<std::pair<int64_t, int64_t>> mlm_positions;  // (batch, position) -> log-probs over V
 };
 
-// Residual-stream statistics (METHODS.md §2), summed so batches can be merged.
+// Residual-stream statistics (docs/methods.md §2), summed so batches can be merged.
 struct StreamStats {
   std::vector<double> norm_sum;             // L+1 entries: x_0 .. x_L
   std::vector<double> relative_update_sum;  // L entries
@@ -111,6 +112,7 @@ class Encoder {
 
  private:
   const Linear& mlm_decoder() const;
+  void check_heads(const ForwardRequest& request) const;  // a requested head the checkpoint lacks fails
 
   EncoderSpec spec_;
   EncoderWeights weights_;

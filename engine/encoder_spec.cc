@@ -4,15 +4,7 @@
 
 namespace nspbert {
 
-const char* family_name(Family f) {
-  switch (f) {
-    case Family::Bert: return "bert";
-    case Family::MegatronBert: return "megatron-bert";
-    case Family::RoFormer: return "roformer";
-    case Family::RoFormerV2: return "roformer-v2";
-  }
-  return "?";
-}
+const char* family_name(Family f) { return f.name; }
 
 const char* norm_placement_name(NormPlacement p) { return p == NormPlacement::Pre ? "pre" : "post"; }
 const char* norm_kind_name(NormKind k) { return k == NormKind::LayerNorm ? "layer_norm" : "rms_norm (no gain)"; }

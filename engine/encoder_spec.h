@@ -2,11 +2,25 @@
 // The typed description of an encoder, resolved once from config.json. Every variant the
 // kernels care about is a field here; nothing downstream looks at names or strings.
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace nspbert {
 
-enum class Family { Bert, MegatronBert, RoFormer, RoFormerV2 };
+// A model family's identity, as inspect and compare-norms print it. Families are data in
+// models/ (models/family.h, one file each): nothing here or in the kernels branches on one, every
+// behaviour they differ in is a typed field of EncoderSpec.
+struct Family {
+  const char* name = "bert";
+  // The families that were an enum before the registry, kept so code naming them still compiles.
+  static const Family Bert, MegatronBert, RoFormer, RoFormerV2;
+  friend bool operator==(Family a, Family b) { return std::strcmp(a.name, b.name) == 0; }
+};
+inline const Family Family::Bert{"bert"};
+inline const Family Family::MegatronBert{"megatron-bert"};
+inline const Family Family::RoFormer{"roformer"};
+inline const Family Family::RoFormerV2{"roformer-v2"};
+
 enum class NormPlacement { Pre, Post };
 enum class NormKind { LayerNorm, RmsNoGain };
 enum class PositionKind { Absolute, Rotary };
@@ -29,7 +43,7 @@ struct EncoderSpec {
   int64_t layers = 0;
   int64_t heads = 0;
   int64_t intermediate = 0;
-  int64_t embedding_size = 0;  // == hidden unless the checkpoint projects embeddings (RoFormer)
+  int64_t embedding_size = 0;  // == hidden unless the checkpoint projects embeddings (RoFormer, ALBERT)
   int64_t type_vocab_size = 2;
   int64_t max_positions = 512;  // absolute table size, or the training length for rotary models
   float norm_eps = 1e-12f;
@@ -43,7 +57,8 @@ struct EncoderSpec {
   int64_t head_dim() const { return hidden / heads; }
 };
 
-// Inference-time attention variants (METHODS.md §5). They change the computation, not the weights.
+// Inference-time attention variants (docs/methods.md §5). They change the computation, not the
+// weights.
 struct AttentionOptions {
   int64_t window = 0;       // > 0: token i attends to j only when |i - j| <= window
   double logn_base = 0.0;   // > 1: logits scaled by log(n) / log(logn_base), n = valid length

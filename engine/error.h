@@ -5,8 +5,11 @@
 
 namespace nspbert {
 
-// Exit codes (documented in the README): 0 all lines scored, 1 some lines failed,
-// 2 usage error, 3 model or input file unusable.
+// The process exit codes (README, "Exit codes"): 0 every line scored; 1 some stream lines failed
+// (reported per line, not thrown); 2 usage error (ErrorKind::Usage, and CLI11 parse errors);
+// 3 model or input file unusable (ErrorKind::Model and ErrorKind::Input); 4 internal error
+// (ErrorKind::Internal, any other exception, out of memory); 5 interrupted by SIGINT/SIGTERM
+// (tools/cli/interrupt.h, not an exception). exit_code_for maps the thrown kinds.
 enum class ErrorKind { Usage, Model, Input, Internal };
 
 constexpr int exit_code_for(ErrorKind kind) {

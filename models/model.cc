@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <map>
 #include <set>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -27,17 +28,8 @@ static void require_precision_support(Precision precision) {
     fail_usage("--precision int8 needs a CPU with VNNI; this one does not have it (use f32)");
 }
 
-const FamilyDefinition& family_for_config(const ConfigReader& config) {
-  const std::string type = config.string("model_type");
-  if (type == "bert") return bert_family();
-  if (type == "megatron-bert") return megatron_bert_family();
-  if (type == "roformer")
-    return config.string("norm_type", "layer_norm") == "rms_norm" ? roformer_v2_family() : roformer_family();
-  config.reject("model_type", "is '" + type + "'; supported: bert, megatron-bert, roformer");
-}
-
-static Activation activation_from(const ConfigReader& config) {
-  const std::string act = config.string("hidden_act", "gelu");
+static Activation activation_from(const ConfigReader& config, const char* fallback) {
+  const std::string act = config.string("hidden_act", fallback);
   if (act == "gelu") return Activation::GeluErf;
   if (act == "gelu_new" || act == "gelu_fast" || act == "gelu_pytorch_tanh") return Activation::GeluTanh;
   if (act == "relu") return Activation::Relu;
@@ -45,8 +37,7 @@ static Activation activation_from(const ConfigReader& config) {
   config.reject("hidden_act", "is '" + act + "'; supported: gelu, gelu_new, relu, silu");
 }
 
-EncoderSpec read_encoder_spec(const ConfigReader& config) {
-  const FamilyDefinition& family = family_for_config(config);
+EncoderSpec read_encoder_spec(const ConfigReader& config, const FamilyDefinition& family) {
   EncoderSpec spec;
   spec.family = family.family;
   spec.vocab_size = config.positive_int("vocab_size");
@@ -54,32 +45,36 @@ EncoderSpec read_encoder_spec(const ConfigReader& config) {
   spec.layers = config.positive_int("num_hidden_layers");
   spec.heads = config.positive_int("num_attention_heads");
   spec.intermediate = config.positive_int("intermediate_size");
-  spec.embedding_size = config.positive_int("embedding_size", spec.hidden);
+  const int64_t default_embedding_size = family.config.default_embedding_size;
+  spec.embedding_size = config.positive_int("embedding_size", default_embedding_size ? default_embedding_size : spec.hidden);
   spec.type_vocab_size = config.positive_int("type_vocab_size", 2);
   spec.max_positions = config.positive_int("max_position_embeddings", 512);
   spec.norm_eps = static_cast<float>(config.number("layer_norm_eps", 1e-12));
   if (!(spec.norm_eps >= 0)) config.reject("layer_norm_eps", "must be a non-negative number");
-  spec.activation = activation_from(config);
+  spec.activation = activation_from(config, family.config.default_activation);
   if (spec.hidden % spec.heads != 0) config.reject("num_attention_heads", "does not divide hidden_size");
-  if (spec.embedding_size != spec.hidden && family.family != Family::RoFormer && family.family != Family::RoFormerV2)
-    config.reject("embedding_size", "differs from hidden_size, which only RoFormer's embeddings_project supports");
-  family.configure(config, spec);
+  if (spec.embedding_size != spec.hidden && family.tensors.projection == EmbeddingProjection::None)
+    config.reject("embedding_size", "differs from hidden_size, and " + std::string(family_name(family.family)) +
+                                        " checkpoints have no embedding projection");
+  family.config.configure(config, spec);
   return spec;
 }
+
+EncoderSpec read_encoder_spec(const ConfigReader& config) { return read_encoder_spec(config, family_for_config(config)); }
 
 namespace {
 
 // Binds tensors by name to the encoder's slots, checking every shape against the spec.
 class WeightBinder {
  public:
-  WeightBinder(const WeightStore& store, const EncoderSpec& spec, const FamilyDefinition& family)
-      : store_(store), spec_(spec), family_(family) {
-    const std::string with_prefix = std::string(family.names.prefix) + ".";
-    if (store.contains(with_prefix + "embeddings.word_embeddings.weight"))
+  WeightBinder(const WeightStore& store, const EncoderSpec& spec, const TensorTable& table)
+      : store_(store), spec_(spec) {
+    const std::string with_prefix = std::string(table.prefix) + ".";
+    const std::string word = std::string(table.word_embeddings) + ".weight";
+    if (store.contains(with_prefix + word))
       prefix_ = with_prefix;
-    else if (!store.contains("embeddings.word_embeddings.weight"))
-      fail_model("no tensor '" + with_prefix + "embeddings.word_embeddings.weight' (nor without the prefix) in " +
-                 join_files());
+    else if (!store.contains(word))
+      fail_model("no tensor '" + with_prefix + word + "' (nor without the prefix) in " + join_files());
   }
 
   std::string body(const std::string& name) const { return prefix_ + name; }
@@ -124,9 +119,10 @@ class WeightBinder {
     return n;
   }
 
-  NormWeights norm(const char* relative, const std::string& scope, int64_t width) {
+  // The spec's norm kind: a LayerNorm's tensors under `name`, or the tensor-free RMS norm.
+  NormWeights norm(const std::string& name, int64_t width) {
     if (spec_.norm_kind == NormKind::RmsNoGain) return NormWeights{NormKind::RmsNoGain, {}, {}, spec_.norm_eps};
-    return layer_norm(scope + relative, width);
+    return layer_norm(name, width);
   }
 
   std::vector<std::string> unused() const {
@@ -149,58 +145,96 @@ class WeightBinder {
   }
   const WeightStore& store_;
   const EncoderSpec& spec_;
-  const FamilyDefinition& family_;
   std::string prefix_;
   std::set<std::string> used_;
   std::vector<float> weight_buffer_, bias_buffer_;
 };
 
-// The encoder layers' GEMMs run at the requested precision; embeddings, norms and heads stay f32.
-EncoderWeights bind_weights(WeightBinder& bind, const EncoderSpec& spec, const FamilyDefinition& family,
-                            Precision precision) {
-  const int64_t H = spec.hidden, E = spec.embedding_size, V = spec.vocab_size, I = spec.intermediate;
-  const WeightNames& names = family.names;
-  EncoderWeights w;
-  w.word_embeddings = bind.tensor(bind.body("embeddings.word_embeddings.weight"), {V, E});
-  w.type_embeddings = bind.tensor(bind.body("embeddings.token_type_embeddings.weight"), {spec.type_vocab_size, E});
+void bind_embeddings(WeightBinder& bind, const EncoderSpec& spec, const TensorTable& t, EncoderWeights& w) {
+  const int64_t H = spec.hidden, E = spec.embedding_size;
+  const auto body = [&](const char* name) { return bind.body(name) + ".weight"; };
+  w.word_embeddings = bind.tensor(body(t.word_embeddings), {spec.vocab_size, E});
+  w.type_embeddings = bind.tensor(body(t.type_embeddings), {spec.type_vocab_size, E});
   if (spec.position_kind == PositionKind::Absolute)
-    w.position_embeddings = bind.tensor(bind.body("embeddings.position_embeddings.weight"), {spec.max_positions, E});
+    w.position_embeddings = bind.tensor(body(t.position_embeddings), {spec.max_positions, E});
   if (spec.norm_kind == NormKind::RmsNoGain)
     w.embedding_norm = NormWeights{NormKind::RmsNoGain, {}, {}, spec.norm_eps};
-  else if (names.embedding_norm)
-    w.embedding_norm = bind.layer_norm(bind.body("embeddings.") + names.embedding_norm, E);
-  if (E != H) w.embedding_projection = bind.linear(bind.body("embeddings_project"), E, H, spec.bias);
+  else if (t.embedding_norm)
+    w.embedding_norm = bind.layer_norm(bind.body(t.embedding_norm), E);
+  const bool projected = t.projection == EmbeddingProjection::Always ||
+                         (t.projection == EmbeddingProjection::WhenSizesDiffer && E != H);
+  if (projected) w.embedding_projection = bind.linear(bind.body(t.embedding_projection), E, H, spec.bias);
+}
 
+// Layers whose table entry is the same stored layer (ALBERT's sharing) get copies of one bound
+// LayerWeights: a Linear copy shares its packed weight, so sharing costs no memory.
+void bind_layers(WeightBinder& bind, const ConfigReader& config, const EncoderSpec& spec,
+                 const FamilyDefinition& family, Precision precision, EncoderWeights& w) {
+  const int64_t H = spec.hidden, I = spec.intermediate;
+  const LayerTensorNames& n = family.tensors.layer;
+  std::map<std::string, size_t> bound;  // scope -> first layer bound from it
   for (int64_t l = 0; l < spec.layers; ++l) {
-    const std::string scope = bind.body("encoder.layer." + std::to_string(l) + ".");
+    const std::string scope = bind.body(layer_scope(family, config, spec, l).c_str());
+    if (const auto it = bound.find(scope); it != bound.end()) {
+      w.layers.push_back(w.layers[it->second]);
+      continue;
+    }
+    const auto at = [&](const char* name) { return scope + name; };
     LayerWeights layer;
     // Q, K, V fused: one [3H, H] GEMM instead of three.
-    const std::string self = scope + "attention.self.";
-    layer.qkv = bind.fused_linear({self + "query", self + "key", self + "value"}, H, H, spec.bias, spec.activation, precision);
-    layer.attention_out = bind.linear(scope + "attention.output.dense", H, H, spec.bias, spec.activation, precision);
-    layer.ffn_in = bind.linear(scope + "intermediate.dense", H, I, spec.bias, spec.activation, precision);
-    layer.ffn_out = bind.linear(scope + "output.dense", I, H, spec.bias, spec.activation, precision);
-    layer.attention_norm = bind.norm(names.attention_norm, scope, H);
-    layer.ffn_norm = bind.norm(names.ffn_norm, scope, H);
+    layer.qkv = bind.fused_linear({at(n.query), at(n.key), at(n.value)}, H, H, spec.bias, spec.activation, precision);
+    layer.attention_out = bind.linear(at(n.attention_out), H, H, spec.bias, spec.activation, precision);
+    layer.ffn_in = bind.linear(at(n.ffn_in), H, I, spec.bias, spec.activation, precision);
+    layer.ffn_out = bind.linear(at(n.ffn_out), I, H, spec.bias, spec.activation, precision);
+    layer.attention_norm = bind.norm(n.attention_norm ? at(n.attention_norm) : scope, H);
+    layer.ffn_norm = bind.norm(n.ffn_norm ? at(n.ffn_norm) : scope, H);
+    bound.emplace(scope, w.layers.size());
     w.layers.push_back(std::move(layer));
   }
-  if (names.final_norm) w.final_norm = bind.layer_norm(bind.body("encoder.") + names.final_norm, H);
+  if (family.tensors.final_norm) w.final_norm = bind.layer_norm(bind.body(family.tensors.final_norm), H);
+}
 
-  // Heads: each is optional; present means every tensor it needs is there.
-  if (bind.has(bind.body("pooler.dense.weight"))) w.pooler = bind.linear(bind.body("pooler.dense"), H, H, true);
-  if (w.pooler && bind.has("cls.seq_relationship.weight")) w.nsp = bind.linear("cls.seq_relationship", H, 2, true);
-  const bool stored_decoder = bind.has("cls.predictions.decoder.weight");
-  if (family.mlm == MlmKind::TransformTied && bind.has("cls.predictions.transform.dense.weight")) {
-    w.mlm = MlmKind::TransformTied;
-    w.mlm_transform = bind.linear("cls.predictions.transform.dense", H, E, true, spec.activation);
-    w.mlm_transform_norm = bind.layer_norm("cls.predictions.transform.LayerNorm", E);
-    if (stored_decoder) w.mlm_decoder_weight = bind.tensor("cls.predictions.decoder.weight", {V, E});
-    w.mlm_decoder_bias = bind.tensor("cls.predictions.bias", {V});
-  } else if (family.mlm == MlmKind::DirectTied) {
-    w.mlm = MlmKind::DirectTied;
-    if (stored_decoder) w.mlm_decoder_weight = bind.tensor("cls.predictions.decoder.weight", {V, H});
-    if (bind.has("cls.predictions.bias")) w.mlm_decoder_bias = bind.tensor("cls.predictions.bias", {V});
+// Heads: each is optional; present means every tensor it needs is there.
+void bind_heads(WeightBinder& bind, const WeightStore& store, const EncoderSpec& spec, const TensorTable& t,
+                EncoderWeights& w) {
+  const int64_t H = spec.hidden, E = spec.embedding_size, V = spec.vocab_size;
+  const auto has = [&](const std::string& name) { return bind.has(name + ".weight"); };
+  const std::string pooler = bind.body(t.pooler);
+  if (has(pooler)) w.pooler = bind.linear(pooler, H, H, true);
+  if (w.pooler && has(t.nsp)) w.nsp = bind.linear(t.nsp, H, 2, true);
+  if (w.pooler && has(t.classifier)) {
+    const TensorInfo* info = store.find(std::string(t.classifier) + ".weight");
+    if (info->shape.size() != 2 || info->shape[1] != H)
+      fail_model("tensor '" + std::string(t.classifier) + ".weight' in " + info->file + " is not [C, hidden_size]");
+    w.classifier = bind.linear(t.classifier, H, info->shape[0], true);
   }
+  const std::string decoder = t.mlm_decoder ? t.mlm_decoder : "";
+  const int64_t decoder_in = t.mlm == MlmKind::TransformTied ? E : H;
+  const auto bind_decoder = [&](bool bias_required) {
+    if (!decoder.empty() && has(decoder)) w.mlm_decoder_weight = bind.tensor(decoder + ".weight", {V, decoder_in});
+    std::string bias = t.mlm_bias ? t.mlm_bias : "";
+    if (!bias.empty() && !bind.has(bias) && !decoder.empty() && bind.has(decoder + ".bias")) bias = decoder + ".bias";
+    if (!bias.empty() && (bias_required || bind.has(bias))) w.mlm_decoder_bias = bind.tensor(bias, {V});
+  };
+  if (t.mlm == MlmKind::TransformTied && t.mlm_transform && has(t.mlm_transform)) {
+    w.mlm = MlmKind::TransformTied;
+    w.mlm_transform = bind.linear(t.mlm_transform, H, E, true, spec.activation);
+    w.mlm_transform_norm = bind.layer_norm(t.mlm_transform_norm, E);
+    bind_decoder(/*bias_required=*/true);
+  } else if (t.mlm == MlmKind::DirectTied) {
+    w.mlm = MlmKind::DirectTied;
+    bind_decoder(/*bias_required=*/false);
+  }
+}
+
+// Walks the family's tensor table. The encoder layers' GEMMs run at the requested precision;
+// embeddings, norms and heads stay f32.
+EncoderWeights bind_weights(WeightBinder& bind, const WeightStore& store, const ConfigReader& config,
+                            const EncoderSpec& spec, const FamilyDefinition& family, Precision precision) {
+  EncoderWeights w;
+  bind_embeddings(bind, spec, family.tensors, w);
+  bind_layers(bind, config, spec, family, precision, w);
+  bind_heads(bind, store, spec, family.tensors, w);
   return w;
 }
 
@@ -216,17 +250,11 @@ Model load_model(const std::filesystem::path& dir, const LoadOptions& options) {
   Model model;
   model.dir = dir;
   model.precision = options.precision;
-  model.spec = read_encoder_spec(config);
   const FamilyDefinition& family = family_for_config(config);
+  model.spec = read_encoder_spec(config, family);
   WeightStore store = WeightStore::open_dir(dir);
-  WeightBinder binder(store, model.spec, family);
-  EncoderWeights weights = bind_weights(binder, model.spec, family, options.precision);
-  if (weights.pooler && store.contains("classifier.weight")) {
-    const TensorInfo* info = store.find("classifier.weight");
-    if (info->shape.size() != 2 || info->shape[1] != model.spec.hidden)
-      fail_model("tensor 'classifier.weight' in " + info->file + " is not [C, hidden_size]");
-    weights.classifier = binder.linear("classifier", model.spec.hidden, info->shape[0], true);
-  }
+  WeightBinder binder(store, model.spec, family.tensors);
+  EncoderWeights weights = bind_weights(binder, store, config, model.spec, family, options.precision);
   model.parameter_count = binder.used_parameters();
   model.unused_tensors = binder.unused();
   model.stored_dtype = store.stored_dtypes();

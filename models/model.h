@@ -32,8 +32,12 @@ struct Model {
   std::vector<std::string> unused_tensors;
 };
 
-// config.json -> EncoderSpec; fails naming the field it cannot run.
+struct FamilyDefinition;  // models/family.h
+
+// config.json -> EncoderSpec; fails naming the field it cannot run. The second form takes the
+// family already resolved (family_for_config), so load_model looks it up once.
 EncoderSpec read_encoder_spec(const ConfigReader& config);
+EncoderSpec read_encoder_spec(const ConfigReader& config, const FamilyDefinition& family);
 
 Model load_model(const std::filesystem::path& dir, const LoadOptions& options = {});
 

@@ -2,6 +2,7 @@
 // accepts (prefix or not, legacy norm names, stored decoder, heads absent) or rejects.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,7 @@
 
 #include "engine/error.h"
 #include "engine/weights/weight_store.h"
+#include "models/config_reader.h"
 #include "models/model.h"
 
 using namespace nspbert;
@@ -177,7 +179,7 @@ TEST(ForwardConformance, EveryFixtureCaseWithin1e3) {
       ++cases;
     }
   }
-  EXPECT_EQ(cases, 18);
+  EXPECT_EQ(cases, 21);
 }
 
 TEST(Encoder, ClsOnlyLastLayerGivesTheSameNspLogits) {
@@ -218,6 +220,39 @@ TEST(Encoder, OutputsDoNotDependOnEarlierCallsOnTheThread) {
       EXPECT_EQ(fresh.nsp_logits, after_large.nsp_logits);
       EXPECT_EQ(fresh.pooled, after_large.pooled);
     }
+}
+
+// Two threads running one model at once get what one thread gets (the Python package lets them):
+// each oneDNN matmul execution takes the calling thread's own scratchpad (engine/ops/linear.cc).
+TEST(Encoder, TwoThreadsOnOneModelGetSingleThreadResults) {
+  for (const Precision precision : {Precision::F32, Precision::BF16, Precision::Int8}) {
+    SCOPED_TRACE("precision " + std::to_string(static_cast<int>(precision)));
+    const Model model = load_model(kFixtures / "models" / "bert-zh-tiny", {1, false, precision});
+    std::vector<EncoderInput> inputs;
+    for (int64_t n = 0; n < 12; ++n) {
+      EncoderInput in;
+      in.batch = 2 + n % 3;  // run_all asks for MLM rows in sequences 0 and 1
+      in.seq_len = 5 + 3 * n;
+      for (int64_t i = 0; i < in.batch * in.seq_len; ++i)
+        in.ids.push_back(static_cast<int32_t>((100 + i * 37 + n * 11) % model.spec.vocab_size));
+      inputs.push_back(std::move(in));
+    }
+    std::vector<EncoderOutput> want;
+    for (const EncoderInput& in : inputs) want.push_back(run_all(model, in));
+    std::atomic<int> mismatches{0};
+    auto work = [&](size_t offset) {
+      for (int round = 0; round < 5; ++round)
+        for (size_t k = 0; k < inputs.size(); ++k) {
+          const size_t i = (k + offset) % inputs.size();
+          const EncoderOutput out = run_all(model, inputs[i]);
+          if (out.last_hidden != want[i].last_hidden || out.nsp_logits != want[i].nsp_logits) ++mismatches;
+        }
+    };
+    std::thread a(work, 0), b(work, 5);
+    a.join();
+    b.join();
+    EXPECT_EQ(mismatches.load(), 0);
+  }
 }
 
 TEST(ModelLoading, WithoutPrefixAndWithLegacyNormNamesLoadsTheSameModel) {
@@ -356,4 +391,108 @@ TEST(ModelLoading, ErrorsNameTheTensorOrField) {
   EXPECT_NE(load_error("/nonexistent/model").find("/nonexistent/model"), std::string::npos);
   fs::remove_all(missing);
   fs::remove_all(wrong_shape);
+}
+
+// ALBERT: factorised embeddings, one stored layer shared by every layer, the SOP head as the NSP
+// head. The fixture's expected outputs come from tools/fixtures/make_albert_fixture.py (torch).
+TEST(Albert, LoadsWithSharedLayersFactorisedEmbeddingsAndTheSopHead) {
+  const Model m = load_model(kFixtures / "models" / "albert-zh-tiny", {0, false});
+  EXPECT_STREQ(family_name(m.spec.family), "albert");
+  EXPECT_EQ(m.spec.embedding_size, 16);
+  EXPECT_EQ(m.spec.hidden, 32);
+  EXPECT_EQ(m.spec.layers, 3);
+  EXPECT_EQ(m.spec.activation, Activation::GeluTanh);
+  const HeadsPresent h = m.encoder->heads();
+  EXPECT_TRUE(h.pooler && h.nsp && h.mlm);
+  // Every stored tensor is used, and the shared layer is counted once.
+  EXPECT_TRUE(m.unused_tensors.empty());
+  int64_t stored = 0;
+  for (const auto& [name, t] : read_all(kFixtures / "models" / "albert-zh-tiny")) stored += static_cast<int64_t>(t.values.size());
+  EXPECT_EQ(m.parameter_count, stored);
+}
+
+// num_hidden_groups > 1: layer l reads group l * G / L (HF AlbertTransformer). Identical groups
+// give the one-group model's outputs bit for bit; changing one group changes them; a missing
+// group is an error naming its tensor.
+TEST(Albert, LayerGroupsAreReadThroughTheLayerIndex) {
+  const fs::path fixture = kFixtures / "models" / "albert-zh-tiny";
+  const Model base = load_model(fixture, {0, false});
+  const EncoderInput in = sample_input(base.spec.vocab_size);
+  const EncoderOutput want = run_all(base, in);
+  const std::string group0 = "albert.encoder.albert_layer_groups.0.";
+  const auto with_groups = [&](const std::string& tag, float scale_group_2) {
+    return variant("albert-zh-tiny", tag, [&](auto& t, auto& c) {
+      c["num_hidden_groups"] = 3;
+      std::map<std::string, Tensor> extra;
+      for (const auto& [name, tensor] : t)
+        if (name.rfind(group0, 0) == 0)
+          for (int g : {1, 2}) {
+            Tensor copy = tensor;
+            if (g == 2 && name.find("ffn_output.weight") != std::string::npos)
+              for (auto& v : copy.values) v *= scale_group_2;
+            extra["albert.encoder.albert_layer_groups." + std::to_string(g) + "." + name.substr(group0.size())] = copy;
+          }
+      t.insert(extra.begin(), extra.end());
+    });
+  };
+  const fs::path same = with_groups("groups_same", 1.0f), changed = with_groups("groups_changed", 3.0f);
+  const Model three = load_model(same, {0, false});
+  const EncoderOutput got = run_all(three, in);
+  EXPECT_EQ(got.last_hidden, want.last_hidden);
+  EXPECT_EQ(got.nsp_logits, want.nsp_logits);
+  EXPECT_GT(three.parameter_count, base.parameter_count);  // three stored groups, each counted once
+  const EncoderOutput other = run_all(load_model(changed, {0, false}), in);
+  double diff = 0;
+  for (size_t i = 0; i < want.last_hidden.size(); ++i)
+    diff = std::max(diff, std::fabs(double(other.last_hidden[i]) - want.last_hidden[i]));
+  EXPECT_GT(diff, 1e-3);
+  const fs::path missing = variant("albert-zh-tiny", "groups_missing", [](auto&, auto& c) { c["num_hidden_groups"] = 2; });
+  EXPECT_NE(load_error(missing).find("albert.encoder.albert_layer_groups.1.albert_layers.0.attention.query.weight"),
+            std::string::npos);
+  for (const fs::path& d : {same, changed, missing}) fs::remove_all(d);
+}
+
+TEST(Albert, NamesWithoutPrefixAndAStoredDecoderLoadTheSameModel) {
+  const Model base = load_model(kFixtures / "models" / "albert-zh-tiny", {0, false});
+  const EncoderInput in = sample_input(base.spec.vocab_size);
+  const EncoderOutput want = run_all(base, in);
+  // As an older pytorch_model.bin holds it: no "albert." prefix, the tied decoder stored, and the
+  // bias under the decoder's name only.
+  const fs::path dir = variant("albert-zh-tiny", "noprefix", [](auto& t, auto&) {
+    std::map<std::string, Tensor> renamed;
+    for (auto& [name, tensor] : t) renamed[name.rfind("albert.", 0) == 0 ? name.substr(7) : name] = tensor;
+    renamed["predictions.decoder.weight"] = renamed["embeddings.word_embeddings.weight"];
+    renamed["predictions.decoder.bias"] = renamed["predictions.bias"];
+    renamed.erase("predictions.bias");
+    t = renamed;
+  });
+  const Model m = load_model(dir, {0, false});
+  EXPECT_TRUE(m.unused_tensors.empty());
+  expect_same_outputs(run_all(m, in), want);
+  fs::remove_all(dir);
+}
+
+TEST(Albert, ConfigRulesNameTheField) {
+  const std::map<std::string, std::function<void(nlohmann::json&)>> bad_configs{
+      {"inner_group_num", [](auto& c) { c["inner_group_num"] = 2; }},
+      {"num_hidden_groups", [](auto& c) { c["num_hidden_groups"] = 4; }},
+      {"position_embedding_type", [](auto& c) { c["position_embedding_type"] = "relative_key"; }},
+  };
+  for (const auto& entry : bad_configs) {
+    const std::string& field = entry.first;
+    const auto& edit = entry.second;
+    const fs::path dir = variant("albert-zh-tiny", "cfg_" + field, [&](auto&, auto& c) { edit(c); });
+    EXPECT_NE(load_error(dir).find(field), std::string::npos) << field;
+    fs::remove_all(dir);
+  }
+  // HF's AlbertConfig defaults: gelu_new and embedding_size 128 when config.json leaves them out.
+  const fs::path defaults = variant("albert-zh-tiny", "defaults", [](auto& t, auto& c) {
+    c.erase("hidden_act");
+    c.erase("embedding_size");
+    t.clear();  // the weights do not matter: the spec is read first
+  });
+  const EncoderSpec spec = read_encoder_spec(ConfigReader::from_file(defaults / "config.json"));
+  EXPECT_EQ(spec.activation, Activation::GeluTanh);
+  EXPECT_EQ(spec.embedding_size, 128);
+  fs::remove_all(defaults);
 }

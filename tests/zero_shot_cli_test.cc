@@ -98,7 +98,32 @@ TEST_F(ZeroShotCli, ClassifyReproducesEveryNspFixture) {
       }
     }
   }
-  EXPECT_EQ(cases, 48);
+  EXPECT_EQ(cases, 52);
+}
+
+// ALBERT (tests/data/fixtures/models/albert-zh-tiny, from tools/fixtures/make_albert_fixture.py):
+// inspect names the family and its factorised embeddings; classify scores with the SOP head
+// (its values against torch are checked by ClassifyReproducesEveryNspFixture).
+TEST_F(ZeroShotCli, AlbertInspectsAsAlbertAndClassifiesWithItsSopHead) {
+  const std::string albert = (kData / "fixtures/models/albert-zh-tiny").string();
+  const CliResult info = run("inspect --format json --model " + quote(albert));
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  const json j = json::parse(info.out);
+  EXPECT_EQ(j["family"], "albert");
+  EXPECT_EQ(j["embedding_size"], 16);
+  EXPECT_EQ(j["hidden_size"], 32);
+  EXPECT_EQ(j["heads"], json::parse(R"(["pooler", "nsp", "mlm"])"));
+  EXPECT_EQ(j["unused_tensors"], json::array());
+  const CliResult r = run("classify --model " + quote(albert) + " --template '这是一则{label}新闻' --labels 体育,财经 "
+                          "--format json 梅西超越贝利成为南美射手王");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json got = json::parse(r.out);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0]["scores"].size(), 2u);
+  for (const json& s : got[0]["scores"]) {
+    const double p = s["prob_is_next"].get<double>(), gap = s["logit_gap"].get<double>();
+    EXPECT_NEAR(p, 1.0 / (1.0 + std::exp(-gap)), 1e-3);  // P(IsNext) = sigmoid(l0 - l1) of the SOP logits
+  }
 }
 
 TEST_F(ZeroShotCli, ClassifyReadsJsonlFromStdinOrAFileKeepingIdsAndOrder) {

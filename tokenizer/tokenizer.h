@@ -70,7 +70,7 @@ class Tokenizer {
 };
 
 enum class Truncation {
-  NspReference,  // METHODS.md §1: drop the last token of the longer segment, ties from A
+  NspReference,  // docs/methods.md §1: drop the last token of the longer segment, ties from A
   LongestFirst,  // Hugging Face's longest_first (ties from B)
 };
 

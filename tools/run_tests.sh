@@ -2,8 +2,10 @@
 # The test command. Needs build/ from tools/setup.sh.
 #  1. the GoogleTest suite through ctest on the Release build in build/ (unit, conformance on the
 #     copied fixtures, CLI and bad-input tests);
+#  1b. the Python package's pytest suite (tests/python) against build/python and build/nspbert;
 #  2. the same suite built with clang under AddressSanitizer + LeakSanitizer + UBSan in
-#     build-sanitize/, where any sanitizer report fails the run (docs/sanitizers.md);
+#     build-sanitize/, where any sanitizer report fails the run (docs/sanitizers.md), and the
+#     pytest suite against the Python module of that build;
 #  3. the fuzz targets for FUZZ_SECONDS each, when tools/run_fuzz.sh exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +42,16 @@ step "release tests"
 ctest --test-dir "$release" --output-on-failure -j "$jobs"
 step_done
 
+step "python tests (pytest, tests/python)"
+# Debian's interpreter: NumPy, pytest and pandas are its packages (tools/setup.sh).
+python=${NSPBERT_PYTHON:-/usr/bin/python3}
+status=0
+NSPBERT_BUILD_DIR="$release" "$python" -m pytest -q -p no:cacheprovider tests/python || status=$?
+# pytest exits 5 when it collected no tests: a suite that vanished must not pass as green.
+[ "$status" -ne 5 ] || echo "run_tests.sh: pytest collected no tests in tests/python" >&2
+[ "$status" -eq 0 ] || { echo "run_tests.sh: python tests failed (pytest exit $status)" >&2; exit 1; }
+step_done
+
 # One clang build serves the sanitized suite and the fuzz targets (tests/fuzz, tools/run_fuzz.sh).
 step "sanitizer build ($san/, clang)"
 if [ ! -f "$san/CMakeCache.txt" ]; then
@@ -48,7 +60,7 @@ if [ ! -f "$san/CMakeCache.txt" ]; then
 elif ! grep -q "^NSPBERT_FUZZ:BOOL=ON\$" "$san/CMakeCache.txt"; then
   cmake -S . -B "$san" -DNSPBERT_FUZZ=ON
 fi
-cmake --build "$san" -j "$jobs" --target nspbert nspbert_tests
+cmake --build "$san" -j "$jobs" --target nspbert nspbert_tests nspbert_python
 step_done
 
 step "sanitizer tests"
@@ -64,12 +76,20 @@ status=0
 ASAN_OPTIONS="$common:detect_leaks=1:strict_string_checks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1" \
 UBSAN_OPTIONS="$common:print_stacktrace=1" \
   ctest --test-dir "$san" --output-on-failure -j "$jobs" 2>&1 | tee "$ctest_log" || status=1
+# The Python package from the same build: python3 is not instrumented, so clang's shared ASan
+# runtime (it carries UBSan's too) is preloaded; leaks are not checked, the interpreter keeps its
+# own allocations until exit. Expected values still come from the Release CLI.
+pytest_log="$(realpath -m "$san")/sanitizer-pytest.log"
+LD_PRELOAD="$(clang++ -print-file-name=libclang_rt.asan-x86_64.so)" \
+ASAN_OPTIONS="$common:detect_leaks=0" UBSAN_OPTIONS="$common:print_stacktrace=1" \
+NSPBERT_SANITIZED=1 NSPBERT_BUILD_DIR="$san" NSPBERT_CLI="$(realpath "$release")/nspbert" \
+  "$python" -m pytest -q -p no:cacheprovider tests/python 2>&1 | tee "$pytest_log" || status=1
 # The guard: a report anywhere (test output, or a report file from any process) fails the step.
 if grep -lE "runtime error|AddressSanitizer|LeakSanitizer" "$reports"/* >/dev/null 2>&1 ||
-   grep -qE "runtime error|ERROR: AddressSanitizer|ERROR: LeakSanitizer" "$ctest_log"; then
+   grep -qE "runtime error|ERROR: AddressSanitizer|ERROR: LeakSanitizer" "$ctest_log" "$pytest_log"; then
   echo "run_tests.sh: sanitizer findings:" >&2
   cat "$reports"/* >&2 2>/dev/null || true
-  grep -nE "runtime error|ERROR: AddressSanitizer|ERROR: LeakSanitizer" "$ctest_log" >&2 || true
+  grep -nE "runtime error|ERROR: AddressSanitizer|ERROR: LeakSanitizer" "$ctest_log" "$pytest_log" >&2 || true
   status=1
 fi
 step_done

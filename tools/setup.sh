@@ -4,12 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The Python package (tools/python) needs pybind11 and NumPy; its tests pytest and pandas; setuptools,
+# pip and venv serve `pip install --no-build-isolation ./tools/python` (README, "Python").
 # clang builds the sanitizer and fuzz targets (tools/run_tests.sh): libclang-rt-dev holds the
 # ASan/UBSan/libFuzzer runtimes (only recommended by clang) and libomp-dev clang's OpenMP (not pulled in).
 # python3-jieba ships jieba's dict.txt, the dictionary RoFormer's word-level vocabularies need (README).
 packages=(build-essential cmake pkg-config libdnnl-dev libsentencepiece-dev sentencepiece libcli11-dev
           nlohmann-json3-dev libspdlog-dev libutf8proc-dev libgtest-dev python3 clang libclang-rt-dev libomp-dev
-          python3-jieba)
+          python3-jieba python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-pandas
+          python3-setuptools python3-pip python3-venv)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -26,3 +29,12 @@ echo "== zero-shot demo: build/nspbert classify on tests/data/fixtures/models/be
 build/nspbert classify --model tests/data/fixtures/models/bert-zh-tiny \
   --template '这是一则{label}新闻' --labels 体育,财经,科技,娱乐 --format table \
   '梅西超越贝利成为南美射手王' '央行宣布下调存款准备金率'
+
+echo
+echo "== the same from Python: PYTHONPATH=build/python /usr/bin/python3 =="
+PYTHONPATH=build/python /usr/bin/python3 -c "
+import nspbert
+m = nspbert.Model('tests/data/fixtures/models/bert-zh-tiny')
+for r in m.classify(['梅西超越贝利成为南美射手王'], ['体育', '财经', '科技', '娱乐'], '这是一则{label}新闻'):
+    print(r['text'], r['label'])
+"

@@ -1,5 +1,5 @@
 #pragma once
-// How a model uses its depth (METHODS.md §2): residual-stream statistics gathered over many
+// How a model uses its depth (docs/methods.md §2): residual-stream statistics gathered over many
 // sequences with bounded memory, the per-layer profile built from them, an "effective depth"
 // summary, and the table and chart that show several models side by side.
 #include <cstdint>

@@ -1,7 +1,8 @@
 #pragma once
 // y = x W^T + b with an optional fused epilogue, through oneDNN matmul. The weight is converted
 // and reordered once, at construction, into the layout oneDNN picks; primitives are cached per
-// row bucket because a runtime M dimension drops oneDNN onto a slower kernel (DESIGN.md).
+// row bucket because a runtime M dimension drops oneDNN onto a slower kernel (docs/design.md,
+// "oneDNN facts").
 #include <cstdint>
 #include <map>
 #include <memory>

@@ -1,5 +1,5 @@
 #pragma once
-// Geodesic distance (METHODS.md §7): shortest-path length through the kNN graph, which follows
+// Geodesic distance (docs/methods.md §7): shortest-path length through the kNN graph, which follows
 // the data's manifold instead of cutting straight across it.
 #include <cstdint>
 #include <limits>
@@ -24,7 +24,7 @@ std::vector<double> cosine_distances(const VectorSet& vectors, const float* cent
 // Indices sorted by distance, nearest first; ties keep input order, unreachable ones come last.
 std::vector<int64_t> nearest_first(const std::vector<double>& distances);
 
-// score = 1 / distance (METHODS.md §7). The distance is floored at 1e-9 so an identical vector
+// score = 1 / distance (docs/methods.md §7). The distance is floored at 1e-9 so an identical vector
 // gets a large finite score rather than infinity (JSON has no infinity).
 double proximity_score(double distance);
 

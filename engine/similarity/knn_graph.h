@@ -1,5 +1,5 @@
 #pragma once
-// The undirected k-nearest-neighbour graph of METHODS.md §7: nodes are vectors, an edge joins i
+// The undirected k-nearest-neighbour graph of docs/methods.md §7: nodes are vectors, an edge joins i
 // and j when j is among i's k nearest by cosine distance or i among j's, weighted by that distance.
 #include <cstdint>
 #include <vector>

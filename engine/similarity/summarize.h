@@ -1,5 +1,5 @@
 #pragma once
-// Extractive, opinion-focused summaries (METHODS.md §7): the sentences nearest a centre by
+// Extractive, opinion-focused summaries (docs/methods.md §7): the sentences nearest a centre by
 // geodesic distance over the sentences' kNN graph, given back in document order.
 #include <cstdint>
 #include <string>

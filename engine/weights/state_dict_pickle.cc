@@ -287,6 +287,8 @@ class Interpreter {
     push(string_value(Kind::Global, std::move(global)));
   }
 
+  // One case per supported opcode: a flat switch is how a pickle VM reads best (every opcode
+  // beside its stack effect), so this function stays long on purpose.
   void step(uint8_t op) {
     switch (op) {
       case 0x80: {

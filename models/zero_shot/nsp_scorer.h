@@ -1,5 +1,5 @@
 #pragma once
-// NSP-BERT (METHODS.md §1): s(A, B) = P(IsNext) = softmax(nsp_logits)[0], ranked by the logit gap
+// NSP-BERT (docs/methods.md §1): s(A, B) = P(IsNext) = softmax(nsp_logits)[0], ranked by the logit gap
 // l0 - l1. Candidates-contrast (a prompt per label against the text), samples-contrast (one pair
 // per line) and the ChID cloze with soft position ids. Several templates combine by mean
 // log-probability or log-sum-exp; contextual calibration divides by the prompt's score against an

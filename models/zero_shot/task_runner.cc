@@ -241,47 +241,62 @@ ordered_json TaskRunner::to_json(const LineResult& r) const {
   return out;
 }
 
+ResultStream::ResultStream(const TaskRunner& runner, ItemSource source, size_t chunk_lines,
+                           std::function<void(int64_t)> on_read)
+    : runner_(runner), source_(std::move(source)), chunk_lines_(chunk_lines == 0 ? 1 : chunk_lines),
+      on_read_(std::move(on_read)) {}
+
+bool ResultStream::read() {
+  interrupted_ = stop_requested();
+  if (interrupted_ || !source_(chunk_lines_, items_)) return false;
+  read_ += static_cast<int64_t>(items_.size());
+  if (on_read_) on_read_(read_);
+  return true;
+}
+
+bool ResultStream::next(std::vector<LineResult>& out) {
+  out.clear();
+  if (done_) return false;
+  if (!runner_.needs_all_scores()) {
+    if (read()) {
+      out = runner_.score(items_);
+      return true;
+    }
+    done_ = true;
+    return false;
+  }
+  // Equal-size bins need every score: keep the results (scores, not texts) until the input ends.
+  while (read())
+    for (LineResult& r : runner_.score(items_)) out.push_back(std::move(r));
+  done_ = true;
+  if (interrupted_) {
+    out.clear();
+    return false;
+  }
+  runner_.assign_bins(out);
+  return true;
+}
+
 StreamSummary score_stream(const TaskRunner& runner, JsonlReader& reader, size_t chunk_lines, Progress* progress,
                            const std::function<void(const LineResult&)>& emit, const std::function<void()>& chunk_done) {
-  if (chunk_lines == 0) chunk_lines = 1;
+  const bool binned = runner.needs_all_scores();
+  ResultStream stream(
+      runner, [&](size_t n, std::vector<JsonlItem>& out) { return reader.read_chunk(n, out); }, chunk_lines,
+      [&](int64_t read) {
+        if (progress && binned) progress->update(read, reader.bytes_read());
+      });
   StreamSummary summary;
-  std::vector<JsonlItem> items;
-  auto count = [&](const LineResult& r) {
-    ++summary.lines;
-    if (!r.error.empty()) ++summary.failed;
-  };
-  auto next_chunk = [&] {
-    summary.interrupted = stop_requested();
-    return !summary.interrupted && reader.read_chunk(chunk_lines, items);
-  };
-  if (runner.needs_all_scores()) {
-    std::vector<LineResult> all;
-    int64_t seen = 0;
-    while (next_chunk()) {
-      for (LineResult& r : runner.score(items)) all.push_back(std::move(r));
-      seen += static_cast<int64_t>(items.size());
-      if (progress) progress->update(seen, reader.bytes_read());
-    }
-    if (summary.interrupted) {
-      if (progress) progress->finish();
-      return summary;
-    }
-    runner.assign_bins(all);
-    for (const LineResult& r : all) {
-      count(r);
+  std::vector<LineResult> results;
+  while (stream.next(results)) {
+    for (const LineResult& r : results) {
+      ++summary.lines;
+      if (!r.error.empty()) ++summary.failed;
       emit(r);
     }
     if (chunk_done) chunk_done();
-  } else {
-    while (next_chunk()) {
-      for (const LineResult& r : runner.score(items)) {
-        count(r);
-        emit(r);
-      }
-      if (chunk_done) chunk_done();
-      if (progress) progress->update(summary.lines, reader.bytes_read());
-    }
+    if (progress && !binned) progress->update(summary.lines, reader.bytes_read());
   }
+  summary.interrupted = stream.interrupted();
   if (progress) progress->finish();
   return summary;
 }

@@ -87,6 +87,33 @@ struct StreamSummary {
   bool interrupted = false;  // stopped by request_stop() before the input ended
 };
 
+// Where a stream's lines come from: replaces `out` with up to `max_items` items, false once nothing
+// is left. JsonlReader::read_chunk, or the Python package's iterable of records.
+using ItemSource = std::function<bool(size_t max_items, std::vector<JsonlItem>& out)>;
+
+// The pull form of score_stream (which is a loop over it): each next() scores the next chunk and
+// returns its results in input order. Samples-contrast without thresholds reads everything first,
+// bins, and returns all results in one go. `on_read` sees the running count of items read.
+class ResultStream {
+ public:
+  ResultStream(const TaskRunner& runner, ItemSource source, size_t chunk_lines,
+               std::function<void(int64_t items_read)> on_read = {});
+  // Replaces `out`; false once the input is done or a stop request (stop_request.h) came first.
+  bool next(std::vector<LineResult>& out);
+  bool interrupted() const { return interrupted_; }
+
+ private:
+  bool read();
+
+  const TaskRunner& runner_;
+  ItemSource source_;
+  size_t chunk_lines_;
+  std::function<void(int64_t)> on_read_;
+  std::vector<JsonlItem> items_;
+  int64_t read_ = 0;
+  bool done_ = false, interrupted_ = false;
+};
+
 // Reads the rest of `reader` in chunks of `chunk_lines`, scores them and hands every result to
 // `emit` in input order; `chunk_done` runs after each chunk (flush there). Samples-contrast without
 // thresholds keeps every line's score (not its text) until the input ends, then bins and emits.

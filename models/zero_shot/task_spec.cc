@@ -212,6 +212,59 @@ std::vector<Label> parse_labels(const json& value, const std::string& source) {
   return labels;
 }
 
+// "templates": one string or a non-empty array of strings, each with a {label} slot.
+std::vector<std::string> parse_templates(const json& templates, const std::string& source) {
+  std::vector<std::string> out;
+  if (templates.is_string()) {
+    out.push_back(templates.get<std::string>());
+  } else if (templates.is_array() && !templates.empty()) {
+    for (size_t i = 0; i < templates.size(); ++i) {
+      if (!templates[i].is_string()) fail_input(field_name(source, "templates[" + std::to_string(i) + "]") + " must be a string");
+      out.push_back(templates[i].get<std::string>());
+    }
+  } else {
+    fail_input(field_name(source, "templates") + " must be a string or a non-empty array of strings");
+  }
+  for (size_t i = 0; i < out.size(); ++i)
+    if (out[i].find("{label}") == std::string::npos)
+      fail_input(field_name(source, "templates[" + std::to_string(i) + "]") + " \"" + out[i] + "\" has no {label} slot");
+  return out;
+}
+
+// "candidates": {"field", "blank", "soft_positions"} of a cloze task.
+LineCandidates parse_candidates(const json& c, const std::string& source) {
+  const std::string where = field_name(source, "candidates");
+  if (!c.is_object()) fail_input(where + " must be an object {\"field\", \"blank\", \"soft_positions\"}");
+  for (const auto& [k, v] : c.items())
+    if (k != "field" && k != "blank" && k != "soft_positions")
+      fail_input(where + ": unknown field '" + k + "' (known: field, blank, soft_positions)");
+  LineCandidates lc;
+  if (!c.contains("field") || !c["field"].is_string()) fail_input(where + ": 'field' must be a string");
+  if (!c.contains("blank") || !c["blank"].is_string() || c["blank"].get<std::string>().empty())
+    fail_input(where + ": 'blank' must be a non-empty string (the marker in the text, e.g. #idiom#)");
+  lc.field = c["field"].get<std::string>();
+  lc.blank = c["blank"].get<std::string>();
+  if (c.contains("soft_positions")) {
+    if (!c["soft_positions"].is_boolean()) fail_input(where + ": 'soft_positions' must be true or false");
+    lc.soft_positions = c["soft_positions"].get<bool>();
+  }
+  return lc;
+}
+
+// "paper": {"accuracy": percent, "source": text}, the figure eval prints beside its own.
+void parse_paper(const json& p, const std::string& source, TaskSpec& t) {
+  const std::string where = field_name(source, "paper");
+  if (!p.is_object()) fail_input(where + " must be an object {\"accuracy\": percent, \"source\": text}");
+  for (const auto& [k, v] : p.items())
+    if (k != "accuracy" && k != "source") fail_input(where + ": unknown field '" + k + "' (known: accuracy, source)");
+  if (!p.contains("accuracy") || !p["accuracy"].is_number()) fail_input(where + ": 'accuracy' must be a number (percent)");
+  t.paper_accuracy = p["accuracy"].get<double>();
+  if (p.contains("source")) {
+    if (!p["source"].is_string()) fail_input(where + ": 'source' must be a string");
+    t.paper_source = p["source"].get<std::string>();
+  }
+}
+
 }  // namespace
 
 TaskSpec parse_task_spec(const json& spec, const std::string& source) {
@@ -250,42 +303,9 @@ TaskSpec parse_task_spec(const json& spec, const std::string& source) {
     if (!spec["calibrate"].is_boolean()) fail_input(field_name(source, "calibrate") + " must be true or false");
     t.calibrate = spec["calibrate"].get<bool>();
   }
-  if (has("templates")) {
-    const json& templates = spec["templates"];
-    if (templates.is_string()) {
-      t.templates.push_back(templates.get<std::string>());
-    } else if (templates.is_array() && !templates.empty()) {
-      for (size_t i = 0; i < templates.size(); ++i) {
-        if (!templates[i].is_string()) fail_input(field_name(source, "templates[" + std::to_string(i) + "]") + " must be a string");
-        t.templates.push_back(templates[i].get<std::string>());
-      }
-    } else {
-      fail_input(field_name(source, "templates") + " must be a string or a non-empty array of strings");
-    }
-    for (size_t i = 0; i < t.templates.size(); ++i)
-      if (t.templates[i].find("{label}") == std::string::npos)
-        fail_input(field_name(source, "templates[" + std::to_string(i) + "]") + " \"" + t.templates[i] + "\" has no {label} slot");
-  }
+  if (has("templates")) t.templates = parse_templates(spec["templates"], source);
   if (has("labels")) t.labels = parse_labels(spec["labels"], source);
-  if (has("candidates")) {
-    const json& c = spec["candidates"];
-    const std::string where = field_name(source, "candidates");
-    if (!c.is_object()) fail_input(where + " must be an object {\"field\", \"blank\", \"soft_positions\"}");
-    for (const auto& [k, v] : c.items())
-      if (k != "field" && k != "blank" && k != "soft_positions")
-        fail_input(where + ": unknown field '" + k + "' (known: field, blank, soft_positions)");
-    LineCandidates lc;
-    if (!c.contains("field") || !c["field"].is_string()) fail_input(where + ": 'field' must be a string");
-    if (!c.contains("blank") || !c["blank"].is_string() || c["blank"].get<std::string>().empty())
-      fail_input(where + ": 'blank' must be a non-empty string (the marker in the text, e.g. #idiom#)");
-    lc.field = c["field"].get<std::string>();
-    lc.blank = c["blank"].get<std::string>();
-    if (c.contains("soft_positions")) {
-      if (!c["soft_positions"].is_boolean()) fail_input(where + ": 'soft_positions' must be true or false");
-      lc.soft_positions = c["soft_positions"].get<bool>();
-    }
-    t.candidates = lc;
-  }
+  if (has("candidates")) t.candidates = parse_candidates(spec["candidates"], source);
   if (has("text")) t.text = FieldTemplate::parse(string_value(spec, "text", source), field_name(source, "text"));
   if (has("segment_a")) t.segment_a = FieldTemplate::parse(string_value(spec, "segment_a", source), field_name(source, "segment_a"));
   if (has("segment_b")) t.segment_b = FieldTemplate::parse(string_value(spec, "segment_b", source), field_name(source, "segment_b"));
@@ -298,19 +318,7 @@ TaskSpec parse_task_spec(const json& spec, const std::string& source) {
       fail_input(field_name(source, "max_length") + " must be an integer from 3 to 1048576");
     t.max_length = m.get<size_t>();
   }
-  if (has("paper")) {
-    const json& p = spec["paper"];
-    const std::string where = field_name(source, "paper");
-    if (!p.is_object()) fail_input(where + " must be an object {\"accuracy\": percent, \"source\": text}");
-    for (const auto& [k, v] : p.items())
-      if (k != "accuracy" && k != "source") fail_input(where + ": unknown field '" + k + "' (known: accuracy, source)");
-    if (!p.contains("accuracy") || !p["accuracy"].is_number()) fail_input(where + ": 'accuracy' must be a number (percent)");
-    t.paper_accuracy = p["accuracy"].get<double>();
-    if (p.contains("source")) {
-      if (!p["source"].is_string()) fail_input(where + ": 'source' must be a string");
-      t.paper_source = p["source"].get<std::string>();
-    }
-  }
+  if (has("paper")) parse_paper(spec["paper"], source, t);
   try {
     check_task(t);
   } catch (const Error& e) {

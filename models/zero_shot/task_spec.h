@@ -13,7 +13,7 @@
 namespace nspbert::zero_shot {
 
 enum class Strategy {
-  CandidatesContrast,  // one prompt per label against the text, argmax (METHODS.md §1 C-C)
+  CandidatesContrast,  // one prompt per label against the text, argmax (docs/methods.md §1 C-C)
   SamplesContrast,     // one pair score per line, labels by thresholds or equal-size bins (S-C)
 };
 enum class PromptPosition { Prefix, Suffix };  // the prompt is segment A (prefix) or B (suffix)

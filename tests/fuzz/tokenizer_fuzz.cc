@@ -40,7 +40,7 @@ void check_tokens(const Tokenizer& tok, const std::vector<Token>& tokens, std::s
   }
 }
 
-// How many tokens of each segment the rule keeps, written out as METHODS.md §1 states it.
+// How many tokens of each segment the rule keeps, written out as docs/methods.md §1 states it.
 std::pair<size_t, size_t> expected_kept(size_t a, size_t b, size_t budget, Truncation rule) {
   while (a + b > budget) {
     const bool from_a = rule == Truncation::NspReference ? a >= b : a > b;

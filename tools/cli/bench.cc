@@ -27,7 +27,8 @@ struct BenchArgs {
   bool verbose_kernels = false;
 };
 
-// GEMM ceilings of this machine class measured with oneDNN (DESIGN.md), GFLOP/s at 2 threads.
+// GEMM ceilings of this machine class measured with oneDNN (docs/design.md, "oneDNN facts"),
+// GFLOP/s at 2 threads.
 double ceiling_gflops(const std::string& precision, int threads) {
   const double per_thread = precision == "int8" ? 800.0 : precision == "bf16" ? 398.5 : 192.0;
   return per_thread * threads;

@@ -1,5 +1,5 @@
 // nspbert classify: NSP-BERT zero-shot classification of texts against a prompt template and a
-// label list (CONFORMANCE.md). Texts come from arguments, standard input or --input JSONL.
+// label list (docs/design.md, "Conformance"). Texts come from arguments, standard input or --input JSONL.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -36,7 +36,7 @@ std::string trimmed(const std::string& s) {
   return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
 }
 
-std::vector<Label> read_labels(const ClassifyArgs& args) {
+std::vector<std::string> read_labels(const ClassifyArgs& args) {
   std::vector<std::string> words;
   if (!args.labels_file.empty()) {
     std::error_code ec;
@@ -51,18 +51,11 @@ std::vector<Label> read_labels(const ClassifyArgs& args) {
     for (std::string word; std::getline(list, word, ',');) words.push_back(trimmed(word));
     if (!args.labels.empty() && args.labels.back() == ',') words.push_back("");
   }
-  std::vector<Label> labels;
-  for (std::string& w : words) labels.push_back(make_label(std::move(w), nullptr));
-  return labels;
+  return words;
 }
 
-TaskSpec classify_task(const ClassifyArgs& args) {
-  TaskSpec spec;
-  spec.name = "classify";
-  spec.strategy = Strategy::CandidatesContrast;
-  spec.labels = read_labels(args);
-  spec.text = FieldTemplate::parse("{" + args.text_field + "}", "--text-field");
-  spec.id_field = "id";
+TaskSpec classify_args_task(const ClassifyArgs& args) {
+  TaskSpec spec = classify_task(read_labels(args), args.text_field);
   args.scoring.apply_to(spec);
   return spec;
 }
@@ -107,7 +100,7 @@ class TableRows {
 int run(const ClassifyArgs& args) {
   if (!args.texts.empty() && !args.input.empty()) fail_usage("give texts as arguments or --input FILE, not both");
   if (args.resume && args.format != "jsonl") fail_usage("--resume needs --format jsonl (a JSON array or a table cannot be continued)");
-  const TaskSpec spec = classify_task(args);
+  const TaskSpec spec = classify_args_task(args);
   const Model model = args.scoring.model.load();
   const TaskRunner runner(spec, model, args.scoring.runner_options(model, /*echo_text=*/true));
 

@@ -21,22 +21,19 @@ struct EmbedArgs {
   std::string format = "jsonl";
 };
 
-// Lines per encoder round: big enough for good batches, small enough to stream.
-constexpr size_t kChunk = 2048;
-
 int run(const EmbedArgs& args) {
   const Pooling pooling = *parse_pooling(args.pooling);
   RecordStream stream(args.source);
   Model model = args.model.load();
   const AttentionOptions attention = args.model.attention(model.spec);
-  SequenceBuilder builder(args.length, model, attention, /*pairs=*/false);
+  SequenceBuilder builder(args.length.limit(), model, attention, /*pairs=*/false);
   ResultWriter writer(args.format);
   bool any_failed = false;
 
   std::vector<InputRecord> records;
   size_t written = 0;
   const InterruptGuard guard;
-  while (!interrupted() && stream.next_chunk(kChunk, records)) {
+  while (!interrupted() && stream.next_chunk(kTextsPerRound, records)) {
     std::vector<nlohmann::json> results(records.size());
     std::vector<Sequence> sequences;
     std::vector<size_t> slot;  // result index of each sequence

@@ -1,4 +1,4 @@
-// nspbert forward: one JSON request in, every encoder output out (CONFORMANCE.md).
+// nspbert forward: one JSON request in, every encoder output out (docs/design.md, "Conformance").
 #include <cmath>
 #include <iostream>
 #include <memory>

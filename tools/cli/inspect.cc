@@ -2,9 +2,8 @@
 #include <iostream>
 #include <memory>
 
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include "engine/error.h"
+#include "models/model_info.h"
 #include "tokenizer/tokenizer.h"
 #include "tools/cli/command.h"
 #include "tools/cli/json_io.h"
@@ -17,20 +16,6 @@ struct InspectArgs {
   ModelOptions model;
   std::string format = "table";
 };
-
-const char* isa_name(dnnl::cpu_isa isa) {
-  switch (isa) {
-    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
-    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
-    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
-    case dnnl::cpu_isa::avx512_core: return "avx512_core";
-    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
-    case dnnl::cpu_isa::avx2: return "avx2";
-    case dnnl::cpu_isa::avx: return "avx";
-    case dnnl::cpu_isa::sse41: return "sse41";
-    default: return "other";
-  }
-}
 
 // The tokenizer the other commands would build for this folder; inspect still reports the rest
 // when it cannot be built, and says why.
@@ -48,39 +33,7 @@ void add_tokenizer_info(const InspectArgs& args, nlohmann::json& info) {
 
 int run(const InspectArgs& args) {
   Model model = args.model.load(/*need_tokenizer=*/false);
-  const EncoderSpec& s = model.spec;
-  const HeadsPresent heads = model.encoder->heads();
-  std::vector<std::string> head_names;
-  if (heads.pooler) head_names.push_back("pooler");
-  if (heads.nsp) head_names.push_back("nsp");
-  if (heads.mlm) head_names.push_back("mlm");
-  if (heads.classifier) head_names.push_back("classifier");
-  nlohmann::json info = {
-      {"model", model.dir.string()},
-      {"family", family_name(s.family)},
-      {"layers", s.layers},
-      {"hidden_size", s.hidden},
-      {"attention_heads", s.heads},
-      {"intermediate_size", s.intermediate},
-      {"embedding_size", s.embedding_size},
-      {"vocab_size", s.vocab_size},
-      {"type_vocab_size", s.type_vocab_size},
-      {"max_position_embeddings", s.max_positions},
-      {"norm_placement", norm_placement_name(s.norm_placement)},
-      {"norm_kind", norm_kind_name(s.norm_kind)},
-      {"norm_eps", s.norm_eps},
-      {"position_kind", position_kind_name(s.position_kind)},
-      {"rotary_value", s.rotary_value},
-      {"activation", activation_name(s.activation)},
-      {"bias", s.bias},
-      {"heads", head_names},
-      {"stored_dtype", model.stored_dtype},
-      {"weight_files", model.weight_files},
-      {"parameters", model.parameter_count},
-      {"unused_tensors", model.unused_tensors},
-      {"cpu_isa", isa_name(dnnl::get_effective_cpu_isa())},
-      {"threads", thread_count()},
-  };
+  nlohmann::json info = model_info(model);
   add_tokenizer_info(args, info);
   if (args.format == "json") {
     std::cout << dump(info) << "\n";

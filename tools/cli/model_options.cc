@@ -1,5 +1,7 @@
 #include "tools/cli/model_options.h"
 
+#include "models/attention_options.h"
+
 namespace nspbert::cli {
 
 void add_tokenizer_options(CLI::App& app, std::string& jieba_dict, bool& split_special_tokens) {
@@ -36,16 +38,12 @@ void ModelOptions::add_to(CLI::App& app, bool with_attention, bool with_tokenize
 }
 
 AttentionOptions ModelOptions::attention(const EncoderSpec& spec) const {
-  AttentionOptions a;
-  a.window = attention_window;
-  a.hwfa = hwfa;
-  const bool logn_given = logn_scale != 0 || (logn_option && logn_option->count() > 0);
-  if (logn_given || hwfa) {
-    a.logn_base = logn_scale > 1 ? logn_scale : static_cast<double>(spec.max_positions);
-    a.logn_at_least_one = true;
-  }
-  if (hwfa && a.window == 0) a.window = spec.max_positions;
-  return a;
+  AttentionRequest request;
+  request.window = attention_window;
+  request.logn = logn_scale != 0 || (logn_option && logn_option->count() > 0);
+  request.logn_base = logn_scale;
+  request.hwfa = hwfa;
+  return resolve_attention(request, spec);
 }
 
 TokenizerOptions ModelOptions::tokenizer() const {

@@ -1,6 +1,6 @@
 #pragma once
 // Options every command that runs the encoder shares: the model folder, threads, and the
-// inference-time attention variants of METHODS.md §5.
+// inference-time attention variants of docs/methods.md §5.
 #include <CLI/CLI.hpp>
 
 #include <string>

@@ -1,10 +1,10 @@
 // nspbert pair-score: cross-encoder scoring of text pairs, [CLS] a [SEP] b [SEP] through a
-// sequence-classification head (METHODS.md §7), as CoSENT-trained interactive models are used.
+// sequence-classification head (docs/methods.md §7), as CoSENT-trained interactive models are used.
 #include <cmath>
 #include <memory>
 
 #include "engine/error.h"
-#include "engine/ops/softmax.h"
+#include "models/similarity_outputs.h"
 #include "tools/cli/command.h"
 #include "tools/cli/interrupt.h"
 #include "tools/cli/model_options.h"
@@ -23,36 +23,12 @@ struct PairScoreArgs {
   std::string format = "jsonl";
 };
 
-// Lines per encoder round: big enough for good batches, small enough to stream.
-constexpr size_t kChunk = 2048;
-
-nlohmann::json scores(const std::vector<float>& logits) {
-  nlohmann::json r = {{"logits", logits}};
-  if (logits.size() == 1) {
-    // A regression / CoSENT head: the raw logit is the score; sigmoid maps it to (0, 1).
-    r["score"] = logits[0];
-    r["probability"] = 1.0 / (1.0 + std::exp(-static_cast<double>(logits[0])));
-  } else {
-    // Two classes, index 1 = similar: P(similar) = softmax(l)[1] = sigmoid(l1 - l0).
-    const double p = prob_is_next(logits[1], logits[0]);
-    r["score"] = p;
-    r["probability"] = p;
-  }
-  return r;
-}
-
 int run(const PairScoreArgs& args) {
   RecordStream stream(args.source);
   Model model = args.model.load();
-  const int64_t outputs = model.encoder->classifier_outputs();
-  if (outputs == 0)
-    fail_model("this checkpoint has no sequence-classification head (classifier.weight/bias on the pooled "
-               "output); pair-score needs a cross-encoder checkpoint");
-  if (outputs > 2)
-    fail_model("the classifier has " + std::to_string(outputs) +
-               " outputs; pair-score reads 1 (a similarity logit) or 2 (softmax, class 1 = similar)");
+  check_cross_encoder(*model.encoder);
   const AttentionOptions attention = args.model.attention(model.spec);
-  SequenceBuilder builder(args.length, model, attention, /*pairs=*/true);
+  SequenceBuilder builder(args.length.limit(), model, attention, /*pairs=*/true);
   const Truncation rule = args.truncation == "nsp" ? Truncation::NspReference : Truncation::LongestFirst;
   BatchPlan plan;
   plan.attention = attention;
@@ -63,7 +39,7 @@ int run(const PairScoreArgs& args) {
   std::vector<InputRecord> records;
   size_t written = 0;
   const InterruptGuard guard;
-  while (!interrupted() && stream.next_chunk(kChunk, records)) {
+  while (!interrupted() && stream.next_chunk(kTextsPerRound, records)) {
     std::vector<nlohmann::json> results(records.size());
     std::vector<Sequence> sequences;
     std::vector<size_t> slot;
@@ -84,7 +60,7 @@ int run(const PairScoreArgs& args) {
       slot.push_back(i);
     }
     const std::vector<SequenceOutputs> out = run_sequences(*model.encoder, sequences, plan);
-    for (size_t n = 0; n < slot.size(); ++n) results[slot[n]].update(scores(out[n].classifier_logits));
+    for (size_t n = 0; n < slot.size(); ++n) results[slot[n]].update(pair_scores(out[n].classifier_logits));
     for (const auto& r : results) writer.add(r);
     writer.flush();
     written += results.size();

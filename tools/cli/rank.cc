@@ -1,10 +1,11 @@
-// nspbert rank: the input texts ordered by distance to a query, cosine or geodesic (METHODS.md §7).
+// nspbert rank: the input texts ordered by distance to a query, cosine or geodesic (docs/methods.md §7).
 #include <cmath>
 #include <memory>
 
 #include "engine/error.h"
 #include "engine/similarity/geodesic.h"
 #include "engine/similarity/sentence_vectors.h"
+#include "models/similarity_outputs.h"
 #include "tools/cli/command.h"
 #include "tools/cli/model_options.h"
 #include "tools/cli/text_input.h"
@@ -29,7 +30,7 @@ int run(const RankArgs& args) {
   const std::vector<InputRecord> records = read_records(args.source);
   Model model = args.model.load();
   const AttentionOptions attention = args.model.attention(model.spec);
-  SequenceBuilder builder(args.length, model, attention, /*pairs=*/false);
+  SequenceBuilder builder(args.length.limit(), model, attention, /*pairs=*/false);
 
   std::string error;
   std::optional<Sequence> query = builder.single(args.query, error);
@@ -55,27 +56,12 @@ int run(const RankArgs& args) {
   sequences.push_back(std::move(*query));  // the last row is the query
   builder.print_notes();
 
-  VectorSet vectors = sentence_vectors(*model.encoder, sequences, *parse_pooling(args.pooling), attention);
-  const std::vector<float> query_vector(vectors.row(vectors.count() - 1), vectors.row(vectors.count() - 1) + vectors.dim);
-  vectors.values.resize(vectors.values.size() - vectors.dim);
-  const std::vector<double> distances = args.distance == "geodesic"
-                                            ? geodesic_distances(vectors, query_vector.data(), args.k)
-                                            : cosine_distances(vectors, query_vector.data());
+  const std::vector<double> distances = query_distances(*model.encoder, sequences, *parse_pooling(args.pooling),
+                                                       attention, args.distance == "geodesic", args.k);
 
-  std::vector<nlohmann::json> results;
-  for (int64_t i : nearest_first(distances)) {
-    if (args.top > 0 && static_cast<int64_t>(results.size()) >= args.top) break;
-    const double d = distances[i];
-    nlohmann::json r = {{"text", texts[i]}, {"line", ranked[i]->line}};
-    if (std::isfinite(d)) {
-      r["distance"] = d;
-      r["score"] = proximity_score(d);
-    } else {
-      r["distance"] = nullptr;  // no path from the query in the kNN graph
-      r["score"] = nullptr;
-    }
-    results.push_back(std::move(r));
-  }
+  std::vector<size_t> lines;
+  for (const InputRecord* record : ranked) lines.push_back(record->line);
+  std::vector<nlohmann::json> results = ranked_rows(distances, texts, lines, args.top);
   results.insert(results.end(), failed.begin(), failed.end());
   write_results(results, args.format);
   return failed.empty() ? 0 : 1;

@@ -1,5 +1,5 @@
 // nspbert summarize: extractive, opinion-focused summary — the sentences nearest a centre (the
-// query, or the mean sentence vector) by geodesic distance, in document order (METHODS.md §7).
+// query, or the mean sentence vector) by geodesic distance, in document order (docs/methods.md §7).
 #include <cmath>
 #include <memory>
 
@@ -37,7 +37,7 @@ int run(const SummarizeArgs& args, bool with_query) {
   const std::vector<InputRecord> records = read_records(args.source);
   Model model = args.model.load();
   const AttentionOptions attention = args.model.attention(model.spec);
-  SequenceBuilder builder(args.length, model, attention, /*pairs=*/false);
+  SequenceBuilder builder(args.length.limit(), model, attention, /*pairs=*/false);
 
   std::vector<Sentence> sentences;
   std::vector<Sequence> sequences;

@@ -67,67 +67,11 @@ void LengthOptions::add_to(CLI::App& app) {
       ->capture_default_str();
 }
 
-SequenceBuilder::SequenceBuilder(const LengthOptions& options, const Model& model, const AttentionOptions& attention,
-                                 bool pairs)
-    : tokenizer_(*model.tokenizer) {
-  const bool given = options.max_length_option && options.max_length_option->count() > 0;
-  user_limit_ = given ? options.max_length : std::numeric_limits<size_t>::max();
-  const size_t specials = pairs ? 3 : 2;
-  if (user_limit_ < specials)
-    fail_usage("--max-length " + std::to_string(user_limit_) + " cannot hold the " + std::to_string(specials) +
-               " special tokens every sequence needs");
-  const size_t positions = static_cast<size_t>(model.spec.max_positions);
-  if (model.spec.position_kind == PositionKind::Absolute) {
-    table_ = positions;
-  } else {
-    training_ = positions;
-  }
-  refuse_overlength_ = options.overlength == "error";
-  remedied_ = attention.window > 0 || attention.logn_base > 1 || attention.hwfa;
-}
-
-std::optional<Sequence> SequenceBuilder::build(std::vector<Token> a, std::optional<std::vector<Token>> b,
-                                               Truncation rule, std::string& error) {
-  const size_t full = a.size() + (b ? b->size() + 3 : 2);
-  size_t limit = user_limit_;
-  if (table_ > 0 && std::min(full, limit) > table_) {
-    if (refuse_overlength_) {
-      error = "the text is " + std::to_string(std::min(full, limit)) + " tokens, past this model's position table (" +
-              std::to_string(table_) + "); shorten it, set --max-length, or use --overlength truncate";
-      return std::nullopt;
-    }
-    limit = table_;
-    ++cut_at_table_;
-  }
-  Encoding e = encode_tokens(tokenizer_, std::move(a), std::move(b), limit, rule);
-  if (training_ > 0 && e.ids.size() > training_) ++past_training_;
-  ++sequences_;
-  Sequence s;
-  s.ids = std::move(e.ids);
-  s.type_ids = std::move(e.type_ids);
-  return s;
-}
-
-std::optional<Sequence> SequenceBuilder::single(const std::string& text, std::string& error) {
-  return build(tokenizer_.tokenize(text), std::nullopt, Truncation::NspReference, error);
-}
-
-std::optional<Sequence> SequenceBuilder::pair(const std::string& a, const std::string& b, Truncation rule,
-                                              std::string& error) {
-  return build(tokenizer_.tokenize(a), tokenizer_.tokenize(b), rule, error);
-}
-
-void SequenceBuilder::print_notes() const {
-  if (cut_at_table_ > 0)
-    std::fprintf(stderr,
-                 "nspbert: note: %zu of %zu sequences were cut to %zu tokens, the position table of this model "
-                 "(--overlength error refuses them instead)\n",
-                 cut_at_table_, sequences_, table_);
-  if (past_training_ > 0 && !remedied_)
-    std::fprintf(stderr,
-                 "nspbert: note: %zu of %zu sequences are longer than the training length (%zu tokens); "
-                 "--hwfa, --attention-window or --logn-scale help RoPE models past it\n",
-                 past_training_, sequences_, training_);
+LengthLimit LengthOptions::limit() const {
+  LengthLimit limit;
+  if (max_length_option && max_length_option->count() > 0) limit.max_length = max_length;
+  limit.refuse_overlength = overlength == "error";
+  return limit;
 }
 
 void ResultWriter::add(const nlohmann::json& result) {

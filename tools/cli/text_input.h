@@ -12,6 +12,7 @@
 
 #include "engine/batch_runner.h"
 #include "models/model.h"
+#include "models/sequence_builder.h"
 #include "models/zero_shot/jsonl_stream.h"
 #include "tokenizer/tokenizer.h"
 
@@ -61,32 +62,7 @@ struct LengthOptions {
   CLI::Option* max_length_option = nullptr;
 
   void add_to(CLI::App& app);
-};
-
-class SequenceBuilder {
- public:
-  SequenceBuilder(const LengthOptions& options, const Model& model, const AttentionOptions& attention, bool pairs);
-
-  // [CLS] text [SEP], or nullopt with `error` set when the text is refused.
-  std::optional<Sequence> single(const std::string& text, std::string& error);
-  // [CLS] a [SEP] b [SEP] with segment ids 0 / 1.
-  std::optional<Sequence> pair(const std::string& a, const std::string& b, Truncation rule, std::string& error);
-
-  // One stderr line per thing the user should know (texts cut at the position table, texts past
-  // a RoPE model's training length with no length remedy switched on).
-  void print_notes() const;
-
- private:
-  std::optional<Sequence> build(std::vector<Token> a, std::optional<std::vector<Token>> b, Truncation rule,
-                                std::string& error);
-
-  const Tokenizer& tokenizer_;
-  size_t user_limit_;   // --max-length, or unlimited
-  size_t table_ = 0;    // absolute position table size, 0 for rotary models
-  size_t training_ = 0; // rotary models: the training length (max_position_embeddings)
-  bool refuse_overlength_ = false;
-  bool remedied_ = false;  // window / log-n / HWFA on
-  size_t cut_at_table_ = 0, past_training_ = 0, sequences_ = 0;
+  LengthLimit limit() const;
 };
 
 // --format json prints one array, jsonl one object per line; written as results arrive.

@@ -31,29 +31,8 @@ void ScoringOptions::add_to(CLI::App& app, bool with_prompt_flags) {
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
 }
 
-void ScoringOptions::apply_to(TaskSpec& spec) const {
-  if (!templates.empty()) {
-    if (spec.strategy == Strategy::SamplesContrast)
-      fail_usage("--template applies to candidates-contrast tasks; '" + spec.name + "' is samples-contrast");
-    spec.templates = templates;
-  }
-  if (!position.empty()) spec.position = parse_position(position);
-  if (max_length) spec.max_length = max_length;
-  if (!combine.empty()) spec.combine = parse_combine(combine);
-  if (calibrate) spec.calibrate = true;
-  if (!scorer.empty()) spec.scorer = parse_scorer(scorer);
-  if ((top_k || normalize) && spec.strategy == Strategy::SamplesContrast)
-    fail_usage("--top-k and --normalize rank labels of candidates-contrast tasks; '" + spec.name + "' is samples-contrast");
-  check_task(spec);
-}
-
 RunnerOptions ScoringOptions::runner_options(const Model& loaded, bool echo_text) const {
-  RunnerOptions o;
-  o.plan.attention = model.attention(loaded.spec);
-  o.top_k = top_k;
-  o.normalize = normalize;
-  o.echo_text = echo_text;
-  return o;
+  return TaskOverrides::runner_options(model.attention(loaded.spec), echo_text);
 }
 
 void ThresholdOptions::add_to(CLI::App& app) {

@@ -10,26 +10,21 @@
 
 #include "models/model.h"
 #include "models/zero_shot/jsonl_stream.h"
+#include "models/zero_shot/task_overrides.h"
 #include "models/zero_shot/task_runner.h"
 #include "models/zero_shot/task_spec.h"
 #include "tools/cli/model_options.h"
 
 namespace nspbert::cli {
 
-struct ScoringOptions {
+// The overrides (models/zero_shot/task_overrides.h) as flags, with the model flags and the chunk size.
+struct ScoringOptions : zero_shot::TaskOverrides {
   ModelOptions model;
-  std::vector<std::string> templates;  // empty: the task's
-  size_t max_length = 0;               // 0: the task's
-  std::string position, combine, scorer;  // empty: the task's
-  bool calibrate = false;
-  size_t top_k = 0;
-  bool normalize = false;
   size_t chunk_size = 256;
 
   // `classify` owns the template and position flags (required/defaulted there); score and eval
   // add them as overrides.
   void add_to(CLI::App& app, bool with_prompt_flags);
-  void apply_to(zero_shot::TaskSpec& spec) const;  // then re-checks the task (usage errors)
   zero_shot::RunnerOptions runner_options(const Model& model, bool echo_text) const;
 };
 
