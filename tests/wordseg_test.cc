@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -107,7 +108,7 @@ TEST(LowerLikePython, FinalSigmaDottedCapitalIAndOffsets) {
   EXPECT_EQ(lowered.source_begin(0), 0u);
   EXPECT_EQ(lowered.source_end(3), 2u);  // "i" + U+0307 both come from "İ"
   EXPECT_EQ(lowered.source_begin(3), 2u);
-  EXPECT_TRUE(lower_like_python("ABC中文").source.empty());  // same lengths: offsets carry over
+  EXPECT_TRUE(lower_like_python("ABC中文").same_offsets);
 }
 
 TEST(JiebaDictionary, ErrorsAreOneLineNamingFileAndLine) {
@@ -147,10 +148,13 @@ TEST(JiebaDictionary, DefaultDictionaryLoadsFast) {
   const fs::path debian = kDebianJiebaDict;
   if (!fs::exists(debian)) GTEST_SKIP() << debian << " is not installed (python3-jieba)";
   const auto start = std::chrono::steady_clock::now();
+  const std::clock_t start_cpu = std::clock();
   const auto dictionary = JiebaDictionary::load(debian);
+  const double cpu = static_cast<double>(std::clock() - start_cpu) / CLOCKS_PER_SEC;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("[ info     ] %s: %zu words, %zu trie nodes, loaded in %.3f s\n", debian.c_str(), dictionary->words(),
-              dictionary->nodes(), seconds);
+  // Printed, not asserted: a loaded CI machine would make a time limit flaky (README has figures).
+  std::printf("[ info     ] %s: %zu words, %zu trie nodes, loaded in %.3f s (%.3f s CPU)\n", debian.c_str(),
+              dictionary->words(), dictionary->nodes(), seconds, cpu);
   EXPECT_EQ(dictionary->nodes(), 498114u);  // 498113 distinct prefixes (python3-jieba's FREQ) + the root
   EXPECT_EQ(cut(*dictionary, "南京市长江大桥"), (std::vector<std::string>{"南京市", "长江大桥"}));
 }

@@ -1,11 +1,13 @@
 #include "tokenizer/jieba.h"
 
+#include <sys/mman.h>
 #include <utf8proc.h>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cmath>
+#include <new>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -142,6 +144,16 @@ DictLine read_dict_line(std::string_view raw, size_t line_number, const std::str
 
 }  // namespace
 
+template <typename T>
+T* HugePageAllocator<T>::allocate(size_t n) {
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const size_t bytes = n * sizeof(T);
+  void* memory = bytes < kHugePage ? std::malloc(bytes) : std::aligned_alloc(kHugePage, (bytes + kHugePage - 1) / kHugePage * kHugePage);
+  if (memory == nullptr) throw std::bad_alloc();
+  if (bytes >= kHugePage) madvise(memory, bytes, MADV_HUGEPAGE);  // advice only: no error to handle
+  return static_cast<T*>(memory);
+}
+
 int32_t JiebaDictionary::child(int32_t node, char32_t cp) const {
   if (node == kRoot && cp < kBmpEnd) return root_bmp_[cp];
   const uint64_t key = edge_key(node, cp);
@@ -154,7 +166,7 @@ int32_t JiebaDictionary::child(int32_t node, char32_t cp) const {
 }
 
 void JiebaDictionary::grow_table(size_t capacity) {
-  std::vector<Edge> old = std::move(edges_);
+  auto old = std::move(edges_);
   edges_.assign(std::bit_ceil(std::max<size_t>(1024, capacity)), Edge{});
   shift_ = 64 - std::countr_zero(edges_.size());
   const size_t mask = edges_.size() - 1;
@@ -197,17 +209,26 @@ std::shared_ptr<const JiebaDictionary> JiebaDictionary::parse(std::string_view t
   freq.reserve(lines * 3 / 2);
   int64_t total = 0;
   size_t line_number = 0;
+  // The trie path of the previous word, (byte end, node) per character: dict.txt is nearly sorted,
+  // so a word shares most of its prefix with the one before and needs no lookups for that part.
+  std::vector<std::pair<size_t, int32_t>> path;
+  std::string_view previous;
   for (size_t pos = 0; pos < text.size();) {
     const size_t newline = std::min(text.find('\n', pos), text.size());
     const DictLine line = read_dict_line(text.substr(pos, newline - pos), ++line_number, name);
     pos = newline + 1;
-    int32_t node = kRoot;
-    for (size_t i = 0, length = 0; i < line.word.size(); i += length) {
+    const auto common = static_cast<size_t>(
+        std::mismatch(previous.begin(), previous.end(), line.word.begin(), line.word.end()).first - previous.begin());
+    while (!path.empty() && path.back().first > common) path.pop_back();
+    int32_t node = path.empty() ? kRoot : path.back().second;
+    for (size_t i = path.empty() ? 0 : path.back().first, length = 0; i < line.word.size(); i += length) {
       const char32_t cp = decode(line.word, i, length);
       const int32_t next = d.child(node, cp);
       node = next != kNoNode ? next : d.add_child(node, cp);
       if (freq.size() < d.log_weight_.size()) freq.push_back(0);  // a new prefix: frequency 0
+      path.emplace_back(i + length, node);
     }
+    previous = line.word;
     freq[static_cast<size_t>(node)] = line.freq;  // a later duplicate wins, as in the dict
     if (__builtin_add_overflow(total, line.freq, &total))
       fail_model("jieba dictionary " + name + ": the frequencies add up past 2^63");

@@ -4,6 +4,7 @@
 // pieces; the semantics are those of jieba/__init__.py (Tokenizer.gen_pfdict, get_DAG, calc,
 // __cut_DAG_NO_HMM and cut), reimplemented here.
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -11,6 +12,19 @@
 #include <vector>
 
 namespace nspbert {
+
+// Memory for the trie's edge table: 2 MB aligned and marked for transparent huge pages when it is
+// that large, so that loading jieba's dictionary takes a few page faults and lookups few TLB misses.
+template <typename T>
+struct HugePageAllocator {
+  using value_type = T;
+  HugePageAllocator() = default;
+  template <typename U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}
+  T* allocate(size_t n);
+  void deallocate(T* p, size_t) { std::free(p); }
+  bool operator==(const HugePageAllocator&) const { return true; }
+};
 
 // jieba's prefix dictionary as a trie over code points: every dictionary word and every prefix
 // of one is a node ("in FREQ"), words carry their frequency, prefixes frequency 0.
@@ -46,7 +60,7 @@ class JiebaDictionary {
     uint64_t key = 0;  // 0: empty (no edge has key 0, see edge_key)
     int32_t child = kNoNode;
   };
-  std::vector<Edge> edges_;
+  std::vector<Edge, HugePageAllocator<Edge>> edges_;
   size_t edge_count_ = 0;
   int shift_ = 64;  // edge_slot's shift for the table's size
   std::vector<double> log_weight_;

@@ -458,8 +458,9 @@ LoweredText lower_like_python(std::string_view text) {
   const auto add = [&](int32_t cp, size_t begin, size_t end) {
     const size_t before = out.text.size();
     append_utf8(out.text, cp);
-    if (out.source.empty() && out.text.size() - before != end - begin) {
+    if (out.same_offsets && out.text.size() - before != end - begin) {
       // The first change of length: from now on every byte records its source.
+      out.same_offsets = false;
       out.source.reserve(text.size() + 8);
       for (size_t i = 0, p = 0; i < before; p = i) {
         size_t q = p;
@@ -467,7 +468,7 @@ LoweredText lower_like_python(std::string_view text) {
         for (; i < q; ++i) out.source.emplace_back(p, q);
       }
     }
-    if (!out.source.empty()) out.source.resize(out.text.size(), {begin, end});
+    if (!out.same_offsets) out.source.resize(out.text.size(), {begin, end});
   };
   bool previous_is_cased = false;
   for (size_t pos = 0; pos < text.size();) {
@@ -480,7 +481,7 @@ LoweredText lower_like_python(std::string_view text) {
     }
     if (cp == kReplacementChar && pos - begin == 1) {  // an invalid byte stays as it is
       out.text += text[begin];
-      if (!out.source.empty()) out.source.emplace_back(begin, pos);
+      if (!out.same_offsets) out.source.emplace_back(begin, pos);
       continue;
     }
     const utf8proc_property_t& property = *utf8proc_get_property(cp);

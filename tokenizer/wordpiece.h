@@ -108,12 +108,13 @@ class WordPieceTokenizer final : public Tokenizer {
 // RoFormerTokenizer lower-cases before cutting words, with where each lowered byte came from.
 struct LoweredText {
   std::string text;
-  // Per byte of `text`: the source byte range of its character. Empty when every character kept
-  // its byte length, so that offsets carry over unchanged.
+  // True when every character kept its byte length, so that offsets carry over unchanged;
+  // otherwise `source` holds, per byte of `text`, the source byte range of its character.
+  bool same_offsets = true;
   std::vector<std::pair<size_t, size_t>> source;
 
-  size_t source_begin(size_t begin) const { return source.empty() ? begin : source[begin].first; }
-  size_t source_end(size_t end) const { return source.empty() ? end : source[end - 1].second; }
+  size_t source_begin(size_t begin) const { return same_offsets ? begin : source[begin].first; }
+  size_t source_end(size_t end) const { return same_offsets ? end : source[end - 1].second; }
 };
 LoweredText lower_like_python(std::string_view text);
 
