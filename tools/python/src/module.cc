@@ -76,7 +76,7 @@ PYBIND11_MODULE(_nspbert, m) {
                        : e.kind() == ErrorKind::Input ? input
                                                       : internal;
       PyErr_SetString(type, one_line(e.what()).c_str());
-    } catch (const zero_shot::LineError& e) {
+    } catch (const io::LineError& e) {
       PyErr_SetString(input, one_line(e.what()).c_str());
     } catch (const py::builtin_exception&) {
       throw;  // pybind11's own (StopIteration, ValueError, ...): its default translator handles them
