@@ -31,6 +31,9 @@ NSP_MODELS = ["bert-en-tiny", "bert-zh-tiny", "megatron-zh-tiny", "roformer-zh-t
 def run_cli(*args, input=None, check=True):
     """Runs build/nspbert as its own process; returns (exit code, stdout, stderr)."""
     env = dict(os.environ, OMP_WAIT_POLICY="passive")
+    # Under the sanitizer run the ASan runtime is preloaded for python3 (tools/run_tests.sh); the
+    # sanitized CLI links its own copy, and two ASan runtimes in one process abort it.
+    env.pop("LD_PRELOAD", None)
     p = subprocess.run([str(CLI), *map(str, args)], input=input, capture_output=True, text=True, env=env, timeout=600)
     if check and p.returncode not in (0, 1):
         raise AssertionError(f"nspbert {' '.join(map(str, args))} exited {p.returncode}: {p.stderr}")
