@@ -45,6 +45,8 @@ def parse_args():
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--time-limit", type=float, default=0, help="stop (resumably) after this many minutes")
     p.add_argument("--export-now", action="store_true", help="write the folder from the last checkpoint and stop")
+    p.add_argument("--stop-after", type=int, default=0,
+                   help="end at this step (checkpoint and export) while the learning-rate schedule stays --steps long")
     return p.parse_args()
 
 
@@ -149,9 +151,10 @@ class Trainer:
     def run(self):
         args, st = self.args, self.state
         started, window = time.time(), []
-        while st["step"] < args.steps:
+        last = min(args.steps, args.stop_after or args.steps)
+        while st["step"] < last:
             plan = self.epoch_batches(st["epoch"])
-            while st["batch_in_epoch"] < len(plan) and st["step"] < args.steps:
+            while st["batch_in_epoch"] < len(plan) and st["step"] < last:
                 rng = np.random.default_rng([args.seed, st["step"], 2])  # masks depend only on the step
                 t0 = time.time()
                 mlm, nsp, acc, tokens = self.step(plan[st["batch_in_epoch"]], rng)

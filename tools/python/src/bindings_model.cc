@@ -194,7 +194,7 @@ class RecordSource {
     } catch (py::error_already_set& e) {
       return JsonlItem{line_, nullptr, "not JSON: " + std::string(py::str(e.value()))};
     }
-    return parse_jsonl_line(line_, text);
+    return io::parse_jsonl_line(line_, text);
   }
 
   py::iterator iterator_;
