@@ -95,7 +95,7 @@ TEST_F(ZeroShotCli, ClassifyReproducesEveryNspFixture) {
 // (its values against torch are checked by ClassifyReproducesEveryNspFixture).
 TEST_F(ZeroShotCli, AlbertInspectsAsAlbertAndClassifiesWithItsSopHead) {
   const std::string albert = (kData / "fixtures/models/albert-zh-tiny").string();
-  const CliResult info = run("inspect --format json --model " + quote(albert));
+  const CliResult info = run_cli(dir_, "inspect --format json --model " + quote(albert));
   ASSERT_EQ(info.exit_code, 0) << info.err;
   const json j = json::parse(info.out);
   EXPECT_EQ(j["family"], "albert");
@@ -103,7 +103,7 @@ TEST_F(ZeroShotCli, AlbertInspectsAsAlbertAndClassifiesWithItsSopHead) {
   EXPECT_EQ(j["hidden_size"], 32);
   EXPECT_EQ(j["heads"], json::parse(R"(["pooler", "nsp", "mlm"])"));
   EXPECT_EQ(j["unused_tensors"], json::array());
-  const CliResult r = run("classify --model " + quote(albert) + " --template '这是一则{label}新闻' --labels 体育,财经 "
+  const CliResult r = run_cli(dir_, "classify --model " + quote(albert) + " --template '这是一则{label}新闻' --labels 体育,财经 "
                           "--format json 梅西超越贝利成为南美射手王");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json got = json::parse(r.out);
