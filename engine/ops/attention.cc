@@ -12,6 +12,7 @@
 #include "engine/ops/attention_kernel.h"
 #include "engine/ops/linear.h"
 #include "engine/ops/quantize.h"
+#include "engine/ops/scratchpad.h"
 
 namespace nspbert {
 
@@ -43,8 +44,11 @@ const AttentionGemms& bf16_gemms_for(int64_t hidden, int64_t heads, int64_t n, i
   g.probabilities = memory::desc({heads, queries, n}, dt::bf16, {queries * n, n, 1});
   g.v = memory::desc({heads, n, d}, dt::bf16, {n * d, d, 1});
   g.context = memory::desc({heads, queries, d}, dt::f32, {queries * d, d, 1});  // scattered after
-  g.scores = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(g.q, g.k_transposed, g.scores_out), cpu_engine()));
-  g.mix = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(g.probabilities, g.v, g.context), cpu_engine()));
+  // Shared by every thread (and model): each execution brings its thread's scratchpad (scratchpad.h).
+  g.scores = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(g.q, g.k_transposed, g.scores_out),
+                                                       user_scratchpad_attr(), cpu_engine()));
+  g.mix = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(g.probabilities, g.v, g.context),
+                                                    user_scratchpad_attr(), cpu_engine()));
   return cache.emplace(key, std::move(g)).first->second;
 }
 
@@ -141,7 +145,10 @@ void self_attention(const AttentionLayout& layout, const AttentionSettings& sett
     memory q(g.q, cpu_engine(), q16.data()), k(g.k_transposed, cpu_engine(), k16.data()), v(g.v, cpu_engine(), v16.data());
     memory scores(g.scores_out, cpu_engine(), probabilities.data());
     memory out(g.context, cpu_engine(), head_major_context.data());
-    g.scores.execute(cpu_stream(), {{DNNL_ARG_SRC, q}, {DNNL_ARG_WEIGHTS, k}, {DNNL_ARG_DST, scores}});
+    g.scores.execute(cpu_stream(), {{DNNL_ARG_SRC, q},
+                                    {DNNL_ARG_WEIGHTS, k},
+                                    {DNNL_ARG_DST, scores},
+                                    {DNNL_ARG_SCRATCHPAD, thread_scratchpad(g.scores, cpu_engine())}});
     cpu_stream().wait();
 
     const SoftmaxEntropy e =
@@ -152,7 +159,10 @@ void self_attention(const AttentionLayout& layout, const AttentionSettings& sett
     }
     to_bf16(probabilities.data(), p16.data(), heads * queries * n);
     memory p(g.probabilities, cpu_engine(), p16.data());
-    g.mix.execute(cpu_stream(), {{DNNL_ARG_SRC, p}, {DNNL_ARG_WEIGHTS, v}, {DNNL_ARG_DST, out}});
+    g.mix.execute(cpu_stream(), {{DNNL_ARG_SRC, p},
+                                 {DNNL_ARG_WEIGHTS, v},
+                                 {DNNL_ARG_DST, out},
+                                 {DNNL_ARG_SCRATCHPAD, thread_scratchpad(g.mix, cpu_engine())}});
     cpu_stream().wait();
     // A strided destination would drop oneDNN to its slower gemm kernel; scatter instead.
     float* context_rows = context + seq.first_row * H;

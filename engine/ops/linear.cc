@@ -6,6 +6,7 @@
 
 #include "engine/error.h"
 #include "engine/ops/quantize.h"
+#include "engine/ops/scratchpad.h"
 
 namespace nspbert {
 
@@ -123,10 +124,7 @@ const Linear::Cached& Linear::primitive_for(int64_t rows, Epilogue epilogue, boo
   if (epilogue == Epilogue::Activation) ops.append_eltwise(1.f, eltwise_for(activation_), eltwise_alpha(activation_), 0.f);
   if (epilogue == Epilogue::AddToOutput) ops.append_sum(1.f);
   attr.set_post_ops(ops);
-  // A scratchpad the caller passes (thread_scratchpad): a library-managed one may be shared by
-  // concurrent executions of one primitive, and two threads running one model then corrupt each
-  // other's results (tests/python/test_runtime.py found it).
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  attr = user_scratchpad_attr(attr);  // engine/ops/scratchpad.h: each thread brings its own
   dnnl::matmul::primitive_desc pd;
   if (precision_ == Precision::Int8) {
     pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, packed_weight_desc_, dst_md), attr, cpu_engine());
@@ -167,23 +165,13 @@ void Linear::forward_bf16_input(const uint16_t* x, int64_t rows, float* y, Epilo
   execute(primitive_for(rows, epilogue, false), x, y);
 }
 
-// This thread's scratchpad for `primitive`, grown as needed and kept for the thread's life.
-static memory thread_scratchpad(const dnnl::primitive& primitive) {
-  const memory::desc desc = dnnl::primitive_desc_base(const_cast<dnnl_primitive_desc_t>(primitive.get_primitive_desc()),
-                                                      /*weak=*/true)
-                                .scratchpad_desc();
-  thread_local std::vector<uint8_t> bytes;
-  if (bytes.size() < desc.get_size()) bytes.resize(desc.get_size());
-  return memory(desc, cpu_engine(), bytes.data());
-}
-
 void Linear::execute(const Cached& c, const void* x, void* y) const {
   memory src(c.src, cpu_engine(), const_cast<void*>(x));
   memory dst(c.dst, cpu_engine(), y);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
                                        {DNNL_ARG_WEIGHTS, *packed_weight_},
                                        {DNNL_ARG_DST, dst},
-                                       {DNNL_ARG_SCRATCHPAD, thread_scratchpad(c.primitive)}};
+                                       {DNNL_ARG_SCRATCHPAD, thread_scratchpad(c.primitive, cpu_engine())}};
   if (bias_) args.emplace(DNNL_ARG_BIAS, *bias_);
   c.primitive.execute(cpu_stream(), args);
   cpu_stream().wait();
@@ -210,7 +198,7 @@ void Linear::forward_int8(const float* x, int64_t rows, float* y, const Cached& 
                                      {DNNL_ARG_DST, dst},
                                      {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, scale},
                                      {DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, shift_mem},
-                                     {DNNL_ARG_SCRATCHPAD, thread_scratchpad(c.primitive)}});
+                                     {DNNL_ARG_SCRATCHPAD, thread_scratchpad(c.primitive, cpu_engine())}});
   cpu_stream().wait();
 }
 
