@@ -10,8 +10,8 @@ namespace nspbert {
 
 struct Sequence {
   std::vector<int32_t> ids;
-  std::vector<int32_t> type_ids;      // empty = zeros
-  std::vector<int64_t> position_ids;  // empty = 0..n-1
+  std::vector<int32_t> type_ids;       // empty = zeros
+  std::vector<int64_t> position_ids;   // empty = 0..n-1
   std::vector<int64_t> mlm_positions;  // token indices whose MLM log-probs are wanted
 };
 

@@ -13,10 +13,10 @@ namespace {
 void validate(const EncoderInput& in, const EncoderSpec& spec) {
   const size_t n = static_cast<size_t>(in.batch * in.seq_len);
   if (in.batch <= 0 || in.seq_len <= 0) fail_input("input_ids is empty");
-  if (in.ids.size() != n) fail_input("input_ids has " + std::to_string(in.ids.size()) + " values, expected batch*length");
+  if (in.ids.size() != n)
+    fail_input("input_ids has " + std::to_string(in.ids.size()) + " values, expected batch*length");
   auto check_size = [&](size_t size, const char* what) {
-    if (size != 0 && size != n)
-      fail_input(std::string(what) + " does not have the shape of input_ids");
+    if (size != 0 && size != n) fail_input(std::string(what) + " does not have the shape of input_ids");
   };
   check_size(in.type_ids.size(), "token_type_ids");
   check_size(in.attention_mask.size(), "attention_mask");
@@ -77,7 +77,8 @@ Encoder::Encoder(EncoderSpec spec, EncoderWeights weights) : spec_(spec), weight
 
 const Linear& Encoder::mlm_decoder() const {
   std::call_once(decoder_->once, [&] {
-    const int64_t V = spec_.vocab_size, in = weights_.mlm == MlmKind::TransformTied ? spec_.embedding_size : spec_.hidden;
+    const int64_t V = spec_.vocab_size,
+                  in = weights_.mlm == MlmKind::TransformTied ? spec_.embedding_size : spec_.hidden;
     const std::vector<float>& weight =
         weights_.mlm_decoder_weight.empty() ? weights_.word_embeddings : weights_.mlm_decoder_weight;
     if (static_cast<int64_t>(weight.size()) != V * in)
@@ -135,8 +136,8 @@ EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req
     pooled_heads(weights_, first_rows(stream, p, stream.x != x, H), in.batch, H, req, out);
   if (!req.mlm_positions.empty()) {
     const std::vector<float> picked = gather_positions(x, p, in, req.mlm_positions, H);
-    out.mlm_log_probs = mlm_head(weights_, mlm_decoder(), picked.data(),
-                                 static_cast<int64_t>(req.mlm_positions.size()), H, spec_.embedding_size);
+    out.mlm_log_probs = mlm_head(weights_, mlm_decoder(), picked.data(), static_cast<int64_t>(req.mlm_positions.size()),
+                                 H, spec_.embedding_size);
   }
   return out;
 }

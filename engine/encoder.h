@@ -47,7 +47,7 @@ struct EncoderWeights {
   // first MLM request, so NSP-only work never holds a second V x E copy.
   std::vector<float> mlm_decoder_weight;
   std::vector<float> mlm_decoder_bias;  // [V] or empty
-  std::optional<Linear> classifier;   // sequence-classification head on the pooled output
+  std::optional<Linear> classifier;     // sequence-classification head on the pooled output
 };
 
 struct EncoderInput {
@@ -72,9 +72,9 @@ struct ForwardRequest {
 
 // Residual-stream statistics (docs/methods.md §2), summed so batches can be merged.
 struct StreamStats {
-  std::vector<double> norm_sum;             // L+1 entries: x_0 .. x_L
-  std::vector<double> relative_update_sum;  // L entries
-  std::vector<double> cosine_next_sum;      // L entries
+  std::vector<double> norm_sum;               // L+1 entries: x_0 .. x_L
+  std::vector<double> relative_update_sum;    // L entries
+  std::vector<double> cosine_next_sum;        // L entries
   std::vector<double> attention_entropy_sum;  // L entries, over heads and valid query tokens
   std::vector<int64_t> attention_entropy_count;
   int64_t tokens = 0;
@@ -88,10 +88,10 @@ struct StreamStats {
 
 struct EncoderOutput {
   int64_t batch = 0, seq_len = 0, hidden = 0;
-  std::vector<float> last_hidden;  // [B][T][H]
-  std::vector<float> pooled;       // [B][H]
-  std::vector<float> nsp_logits;   // [B][2]
-  std::vector<float> classifier_logits;  // [B][C]
+  std::vector<float> last_hidden;                 // [B][T][H]
+  std::vector<float> pooled;                      // [B][H]
+  std::vector<float> nsp_logits;                  // [B][2]
+  std::vector<float> classifier_logits;           // [B][C]
   std::vector<std::vector<float>> mlm_log_probs;  // per requested position, [V]
   StreamStats stats;
 };

@@ -97,8 +97,8 @@ AttentionSettings layer_attention(const AttentionOptions& o, const LayerWeights&
   settings.window = windowed ? o.window : 0;
   settings.logn_base = logn ? o.logn_base : 0.0;
   settings.logn_at_least_one = o.logn_at_least_one;
-  settings.bf16_gemms = layer.qkv.precision() == Precision::BF16 ||
-                        (layer.qkv.precision() == Precision::Int8 && cpu_has_bf16());
+  settings.bf16_gemms =
+      layer.qkv.precision() == Precision::BF16 || (layer.qkv.precision() == Precision::Int8 && cpu_has_bf16());
   return settings;
 }
 

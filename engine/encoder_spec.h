@@ -60,10 +60,10 @@ struct EncoderSpec {
 // Inference-time attention variants (docs/methods.md §5). They change the computation, not the
 // weights.
 struct AttentionOptions {
-  int64_t window = 0;       // > 0: token i attends to j only when |i - j| <= window
-  double logn_base = 0.0;   // > 1: logits scaled by log(n) / log(logn_base), n = valid length
+  int64_t window = 0;              // > 0: token i attends to j only when |i - j| <= window
+  double logn_base = 0.0;          // > 1: logits scaled by log(n) / log(logn_base), n = valid length
   bool logn_at_least_one = false;  // post 9708's test-time variant: max(1, log_m n)
-  bool hwfa = false;        // window in layers 0..L-2, full attention + log-n in the last layer
+  bool hwfa = false;               // window in layers 0..L-2, full attention + log-n in the last layer
 };
 
 // Ablations for compare-norms: run a checkpoint as if it had the other placement, or DeepNorm-style

@@ -5,9 +5,9 @@
 // (albert_layer_groups.G.albert_layers.0), one group in every released model, so twelve layers
 // are one table entry. The sentence-order (SOP) head, sop_classifier.classifier, scores
 // "B follows A" at index 0 like BERT's NSP head, so it serves as the NSP scorer.
-#include "models/family.h"
-
 #include <string>
+
+#include "models/family.h"
 
 namespace nspbert {
 
@@ -41,7 +41,9 @@ const FamilyDefinition kAlbertFamily{
     .family = Family{"albert"},
     .model_type = "albert",
     .matches = nullptr,
-    .config = {.default_activation = "gelu_new", .default_embedding_size = 128, .configure = configure_albert,
+    .config = {.default_activation = "gelu_new",
+               .default_embedding_size = 128,
+               .configure = configure_albert,
                .stored_layer = albert_group},
     .tensors = {.prefix = "albert",
                 .word_embeddings = "embeddings.word_embeddings",

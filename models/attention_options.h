@@ -8,10 +8,10 @@
 namespace nspbert {
 
 struct AttentionRequest {
-  int64_t window = 0;      // 0: full attention
-  bool logn = false;       // scale logits by max(1, log_M n)
-  double logn_base = 0;    // M; 0: the training length (max_position_embeddings)
-  bool hwfa = false;       // window in all but the last layer, full attention + log-n in the last
+  int64_t window = 0;    // 0: full attention
+  bool logn = false;     // scale logits by max(1, log_M n)
+  double logn_base = 0;  // M; 0: the training length (max_position_embeddings)
+  bool hwfa = false;     // window in all but the last layer, full attention + log-n in the last
 };
 
 AttentionOptions resolve_attention(const AttentionRequest& request, const EncoderSpec& spec);

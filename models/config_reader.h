@@ -2,10 +2,9 @@
 // Typed access to config.json: every failure names the field and the file.
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace nspbert {
 

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "engine/error.h"
 #include "tokenizer/tokenizer.h"
@@ -94,8 +94,8 @@ void write_text_file(const std::string& path, const std::string& text) {
   if (!out) fail_input("cannot write " + path + ": " + std::strerror(errno));
 }
 
-DepthProfile measure_depth(const Model& model, const std::string& label, const std::string& path, const Ablation& ablation,
-                           size_t max_length, const TextChunks& next_chunk) {
+DepthProfile measure_depth(const Model& model, const std::string& label, const std::string& path,
+                           const Ablation& ablation, size_t max_length, const TextChunks& next_chunk) {
   StreamStatsCollector collector(*model.encoder, ablation);
   std::vector<std::string> chunk;
   std::vector<Sequence> sequences;
@@ -123,7 +123,8 @@ ordered_json DepthReport::to_json() const {
   for (const DepthReportLine& e : errors) line_errors.push_back({{"line", e.line}, {"error", e.error}});
   out["errors"] = std::move(line_errors);
   ordered_json models = ordered_json::array();
-  for (size_t i = 0; i < profiles.size(); ++i) models.push_back(profile_json(profiles[i], depth_threshold, max_lengths[i]));
+  for (size_t i = 0; i < profiles.size(); ++i)
+    models.push_back(profile_json(profiles[i], depth_threshold, max_lengths[i]));
   out["models"] = std::move(models);
   if (!plot.empty()) out["plot"] = plot;
   return out;

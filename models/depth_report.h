@@ -5,11 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/analysis/depth_usage.h"
 #include "models/model.h"
@@ -29,8 +28,8 @@ std::string depth_model_label(const std::string& dir, const std::vector<DepthPro
 using TextChunks = std::function<bool(std::vector<std::string>& texts)>;
 
 // Runs every text as [CLS] text [SEP] (cut to max_length) and keeps only the running sums.
-DepthProfile measure_depth(const Model& model, const std::string& label, const std::string& path, const Ablation& ablation,
-                           size_t max_length, const TextChunks& next_chunk);
+DepthProfile measure_depth(const Model& model, const std::string& label, const std::string& path,
+                           const Ablation& ablation, size_t max_length, const TextChunks& next_chunk);
 
 // Writes `text` to `path` (the --plot SVG); input error naming the path when it cannot.
 void write_text_file(const std::string& path, const std::string& text);

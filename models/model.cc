@@ -3,9 +3,8 @@
 #include <omp.h>
 
 #include <map>
-#include <set>
-
 #include <oneapi/dnnl/dnnl.hpp>
+#include <set>
 
 #include "engine/error.h"
 #include "engine/weights/weight_store.h"
@@ -21,7 +20,9 @@ int thread_count() { return omp_get_max_threads(); }
 // Reduced precision needs the matching instructions; say so instead of running a slow emulation.
 static void require_precision_support(Precision precision) {
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
-  const auto at_least = [&](dnnl::cpu_isa wanted) { return (static_cast<unsigned>(isa) & static_cast<unsigned>(wanted)) == static_cast<unsigned>(wanted); };
+  const auto at_least = [&](dnnl::cpu_isa wanted) {
+    return (static_cast<unsigned>(isa) & static_cast<unsigned>(wanted)) == static_cast<unsigned>(wanted);
+  };
   if (precision == Precision::BF16 && !at_least(dnnl::cpu_isa::avx512_core_bf16))
     fail_usage("--precision bf16 needs a CPU with AVX512-BF16; this one does not have it (use f32)");
   if (precision == Precision::Int8 && !at_least(dnnl::cpu_isa::avx512_core_vnni) && !at_least(dnnl::cpu_isa::avx2_vnni))
@@ -46,7 +47,8 @@ EncoderSpec read_encoder_spec(const ConfigReader& config, const FamilyDefinition
   spec.heads = config.positive_int("num_attention_heads");
   spec.intermediate = config.positive_int("intermediate_size");
   const int64_t default_embedding_size = family.config.default_embedding_size;
-  spec.embedding_size = config.positive_int("embedding_size", default_embedding_size ? default_embedding_size : spec.hidden);
+  spec.embedding_size =
+      config.positive_int("embedding_size", default_embedding_size ? default_embedding_size : spec.hidden);
   spec.type_vocab_size = config.positive_int("type_vocab_size", 2);
   spec.max_positions = config.positive_int("max_position_embeddings", 512);
   spec.norm_eps = static_cast<float>(config.number("layer_norm_eps", 1e-12));
@@ -60,7 +62,9 @@ EncoderSpec read_encoder_spec(const ConfigReader& config, const FamilyDefinition
   return spec;
 }
 
-EncoderSpec read_encoder_spec(const ConfigReader& config) { return read_encoder_spec(config, family_for_config(config)); }
+EncoderSpec read_encoder_spec(const ConfigReader& config) {
+  return read_encoder_spec(config, family_for_config(config));
+}
 
 namespace {
 
@@ -161,8 +165,8 @@ void bind_embeddings(WeightBinder& bind, const EncoderSpec& spec, const TensorTa
     w.embedding_norm = NormWeights{NormKind::RmsNoGain, {}, {}, spec.norm_eps};
   else if (t.embedding_norm)
     w.embedding_norm = bind.layer_norm(bind.body(t.embedding_norm), E);
-  const bool projected = t.projection == EmbeddingProjection::Always ||
-                         (t.projection == EmbeddingProjection::WhenSizesDiffer && E != H);
+  const bool projected =
+      t.projection == EmbeddingProjection::Always || (t.projection == EmbeddingProjection::WhenSizesDiffer && E != H);
   if (projected) w.embedding_projection = bind.linear(bind.body(t.embedding_projection), E, H, spec.bias);
 }
 

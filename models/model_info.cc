@@ -1,9 +1,8 @@
 #include "models/model_info.h"
 
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <vector>
-
-#include <oneapi/dnnl/dnnl.hpp>
 
 namespace nspbert {
 

@@ -41,13 +41,15 @@ constexpr LayerTensorNames kRoFormerLayer{.query = "attention.self.query",
 }  // namespace
 
 extern const FamilyDefinition kRoFormerV2Family;  // listed in models/family_registry.cc
-extern const FamilyDefinition kRoFormerFamily;  // listed in models/family_registry.cc
+extern const FamilyDefinition kRoFormerFamily;    // listed in models/family_registry.cc
 
 const FamilyDefinition kRoFormerV2Family{
     .family = Family{"roformer-v2"},
     .model_type = "roformer",
     .matches = is_v2,
-    .config = {.default_activation = "gelu", .default_embedding_size = 0, .configure = configure_roformer_v2,
+    .config = {.default_activation = "gelu",
+               .default_embedding_size = 0,
+               .configure = configure_roformer_v2,
                .stored_layer = nullptr},
     .tensors = {.prefix = "roformer",
                 .word_embeddings = "embeddings.word_embeddings",
@@ -74,7 +76,9 @@ const FamilyDefinition kRoFormerFamily{
     .family = Family{"roformer"},
     .model_type = "roformer",
     .matches = is_v1,
-    .config = {.default_activation = "gelu", .default_embedding_size = 0, .configure = configure_roformer,
+    .config = {.default_activation = "gelu",
+               .default_embedding_size = 0,
+               .configure = configure_roformer,
                .stored_layer = nullptr},
     .tensors = {.prefix = "roformer",
                 .word_embeddings = "embeddings.word_embeddings",

@@ -43,9 +43,9 @@ class SequenceBuilder {
                                 std::string& error);
 
   const Tokenizer& tokenizer_;
-  size_t user_limit_;   // --max-length, or unlimited
-  size_t table_ = 0;    // absolute position table size, 0 for rotary models
-  size_t training_ = 0; // rotary models: the training length (max_position_embeddings)
+  size_t user_limit_;    // --max-length, or unlimited
+  size_t table_ = 0;     // absolute position table size, 0 for rotary models
+  size_t training_ = 0;  // rotary models: the training length (max_position_embeddings)
   bool refuse_overlength_ = false;
   bool remedied_ = false;  // window / log-n / HWFA on
   size_t cut_at_table_ = 0, past_training_ = 0, sequences_ = 0;

@@ -38,8 +38,9 @@ std::vector<nlohmann::json> ranked_rows(const std::vector<double>& distances, co
 void check_cross_encoder(const Encoder& encoder) {
   const int64_t outputs = encoder.classifier_outputs();
   if (outputs == 0)
-    fail_model("this checkpoint has no sequence-classification head (classifier.weight/bias on the pooled "
-               "output); pair-score needs a cross-encoder checkpoint");
+    fail_model(
+        "this checkpoint has no sequence-classification head (classifier.weight/bias on the pooled "
+        "output); pair-score needs a cross-encoder checkpoint");
   if (outputs > 2)
     fail_model("the classifier has " + std::to_string(outputs) +
                " outputs; pair-score reads 1 (a similarity logit) or 2 (softmax, class 1 = similar)");

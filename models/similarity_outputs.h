@@ -3,10 +3,9 @@
 // and the Python package so both give the same objects.
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/batch_runner.h"
 #include "engine/encoder.h"

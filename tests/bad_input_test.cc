@@ -3,9 +3,7 @@
 // stream keeps one output line per non-blank input line, in input order. Rows proven elsewhere
 // (the safetensors/.bin reader sweeps, missing tensors, bad config fields, invalid JSON lines...)
 // are named in the matrix instead of repeated here.
-#include "tests/cli_test_support.h"
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,11 +13,12 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "tests/cli_test_support.h"
 
 namespace {
 
@@ -48,15 +47,16 @@ class BadInput : public nspbert::test_support::ScratchDirTest {
     edit(copy);
     return copy;
   }
-
 };
 
 // Exactly one stderr line, starting "nspbert: " and naming the problem; the documented code.
-void expect_error(const CliResult& r, int exit_code, const std::vector<std::string>& fragments, const std::string& what) {
+void expect_error(const CliResult& r, int exit_code, const std::vector<std::string>& fragments,
+                  const std::string& what) {
   EXPECT_EQ(r.exit_code, exit_code) << what << "\n" << r.err;
   EXPECT_EQ(r.err.rfind("nspbert: ", 0), 0u) << what << "\n" << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << what << "\n" << r.err;
-  for (const std::string& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << what << ": no '" << f << "' in\n" << r.err;
+  for (const std::string& f : fragments)
+    EXPECT_NE(r.err.find(f), std::string::npos) << what << ": no '" << f << "' in\n" << r.err;
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -104,15 +104,20 @@ TEST_F(BadInput, ModelFoldersWhoseFilesDisagreeOrAreMissing) {
   };
   const std::vector<Case> cases = {
       {"no_config", [](const fs::path& m) { fs::remove(m / "config.json"); }, {"config.json", "cannot read"}},
-      {"config_not_json", [](const fs::path& m) { write_file(m / "config.json", "{\"hidden_size\": 32,"); },
+      {"config_not_json",
+       [](const fs::path& m) { write_file(m / "config.json", "{\"hidden_size\": 32,"); },
        {"config.json", "not valid JSON"}},
-      {"config_hidden_size_disagrees", [](const fs::path& m) { edit_config(m, [](json& c) { c["hidden_size"] = 64; }); },
+      {"config_hidden_size_disagrees",
+       [](const fs::path& m) { edit_config(m, [](json& c) { c["hidden_size"] = 64; }); },
        {"bert.embeddings.word_embeddings.weight", "[21128, 32]", "expected [21128, 64]"}},
-      {"config_more_layers", [](const fs::path& m) { edit_config(m, [](json& c) { c["num_hidden_layers"] = 3; }); },
+      {"config_more_layers",
+       [](const fs::path& m) { edit_config(m, [](json& c) { c["num_hidden_layers"] = 3; }); },
        {"missing tensor 'bert.encoder.layer.2."}},
-      {"config_vocab_size_disagrees", [](const fs::path& m) { edit_config(m, [](json& c) { c["vocab_size"] = 30000; }); },
+      {"config_vocab_size_disagrees",
+       [](const fs::path& m) { edit_config(m, [](json& c) { c["vocab_size"] = 30000; }); },
        {"word_embeddings", "expected [30000, 32]"}},
-      {"vocabulary_larger_than_config", [](const fs::path& m) { write_file(m / "vocab.txt", slurp(m / "vocab.txt") + "\nqqqzzz\n"); },
+      {"vocabulary_larger_than_config",
+       [](const fs::path& m) { write_file(m / "vocab.txt", slurp(m / "vocab.txt") + "\nqqqzzz\n"); },
        {"21129 tokens", "vocab_size is 21128"}},
       {"no_vocabulary", [](const fs::path& m) { fs::remove(m / "vocab.txt"); }, {"no vocabulary", "vocab.txt"}},
       {"empty_vocabulary", [](const fs::path& m) { write_file(m / "vocab.txt", ""); }, {"vocab.txt", "empty"}},
@@ -124,7 +129,8 @@ TEST_F(BadInput, ModelFoldersWhoseFilesDisagreeOrAreMissing) {
          write_file(m / "vocab.txt", kept);
        },
        {"vocab.txt has no [CLS]/[SEP]"}},
-      {"no_weights", [](const fs::path& m) { fs::remove(m / "model.safetensors"); },
+      {"no_weights",
+       [](const fs::path& m) { fs::remove(m / "model.safetensors"); },
        {"has no weights", "model.safetensors", "pytorch_model.bin"}},
       {"config_is_a_folder",
        [](const fs::path& m) {
@@ -157,9 +163,7 @@ TEST_F(BadInput, ModelFoldersWhoseFilesDisagreeOrAreMissing) {
        },
        {"model.safetensors.index.json", "outside the model folder"}},
       {"missing_tensor",
-       [&](const fs::path& m) {
-         edit_safetensors_header(m / "model.safetensors", [&](json& h) { h.erase(query); });
-       },
+       [&](const fs::path& m) { edit_safetensors_header(m / "model.safetensors", [&](json& h) { h.erase(query); }); },
        {"missing tensor '" + query + "'"}},
   };
   for (const Case& c : cases) {
@@ -208,10 +212,14 @@ TEST_F(BadInput, HostileWeightFilesEndToEnd) {
          h[query]["data_offsets"] = {end - 16, end + 4080};
        }),
        {query, "end past the data section"}},
-      {"overlapping_tensors", header([&](json& h) { h[query]["data_offsets"] = h[key]["data_offsets"]; }),
+      {"overlapping_tensors",
+       header([&](json& h) { h[query]["data_offsets"] = h[key]["data_offsets"]; }),
        {query, "overlap", key}},
       {"unknown_dtype", header([&](json& h) { h[query]["dtype"] = "Q4"; }), {query, "dtype 'Q4'"}},
-      {"shape_disagrees_with_bytes", header([&](json& h) { h[query]["shape"] = {32, 31}; }),
+      {"shape_disagrees_with_bytes",
+       header([&](json& h) {
+         h[query]["shape"] = {32, 31};
+       }),
        {query, "needs 3968 bytes", "span 4096"}},
   };
   for (const Case& c : cases) {
@@ -257,8 +265,10 @@ TEST_F(BadInput, ForwardRequestsOutsideTheModel) {
       {R"({"input_ids": [[101, 2, 102]], "token_type_ids": [[0, 0]]})", {"'token_type_ids'", "shape of 'input_ids'"}},
       {too_long, {"position 512", "past the position table (max_position_embeddings 512)"}},
       {R"({"input_ids": [[101, 2, 102]], "position_ids": [[0, 512, 2]]})", {"position 512", "past the position table"}},
-      {R"({"input_ids": [[101, 2, 102]], "attention_mask": [[0, 0, 0]]})", {"row 0 has no token with attention_mask 1"}},
-      {R"({"input_ids": [[101, 2, 102]], "attention_mask": [[1, 2, 1]]})", {"'attention_mask' [0][1] = 2", "out of range"}},
+      {R"({"input_ids": [[101, 2, 102]], "attention_mask": [[0, 0, 0]]})",
+       {"row 0 has no token with attention_mask 1"}},
+      {R"({"input_ids": [[101, 2, 102]], "attention_mask": [[1, 2, 1]]})",
+       {"'attention_mask' [0][1] = 2", "out of range"}},
       {R"({"input_ids": [[101, 2, 102]], "mlm_positions": [[0, 7]]})", {"mlm position [0, 7]", "outside the batch"}},
       {R"({"input_ids": [[101, 2, 102]], "options": {"window": 0}})", {"'options.window' must be a positive integer"}},
       {R"({"inputs": [[101, 2, 102]]})", {"no 'input_ids'"}},
@@ -267,8 +277,8 @@ TEST_F(BadInput, ForwardRequestsOutsideTheModel) {
   };
   for (const Case& c : cases) {
     write_file(path("request.json"), c.request);
-    const CliResult r = run_cli(dir_, "forward --no-stats --model " + quote(kZh.string()) + " --input " +
-                            quote(path("request.json").string()));
+    const CliResult r = run_cli(
+        dir_, "forward --no-stats --model " + quote(kZh.string()) + " --input " + quote(path("request.json").string()));
     expect_error(r, 3, c.says, c.request.substr(0, 80));
     EXPECT_EQ(r.out, "") << c.request.substr(0, 80);
   }
@@ -328,9 +338,11 @@ TEST_F(BadInput, HostileStreamLinesEachGetTheirOwnLineInOrder) {
     std::string args;
     Kind kind;
   } commands[] = {
-      {"score --model " + model + " --task " + quote((kTasks / "tnews.json").string()) + " --chunk-size 3 --input " + in,
+      {"score --model " + model + " --task " + quote((kTasks / "tnews.json").string()) + " --chunk-size 3 --input " +
+           in,
        Scorer},
-      {"classify --model " + model + " --template '这是{label}' --labels 体育,财经 --text-field sentence --chunk-size 3 --input " + in,
+      {"classify --model " + model +
+           " --template '这是{label}' --labels 体育,财经 --text-field sentence --chunk-size 3 --input " + in,
        Scorer},
       {"embed --model " + model + " --field sentence --max-length 16 --input " + in, Embed},
       {"tokenize --model " + model + " --field sentence --input " + in, Tokenize},
@@ -345,7 +357,9 @@ TEST_F(BadInput, HostileStreamLinesEachGetTheirOwnLineInOrder) {
       SCOPED_TRACE("row " + std::to_string(i + 1));
       json got;
       ASSERT_NO_THROW(got = json::parse(out[i])) << "not valid JSON (or not UTF-8): " << out[i].substr(0, 200);
-      const bool ok = command.kind == Scorer ? rows[i].scored : command.kind == Embed ? rows[i].embedded : rows[i].tokenized;
+      const bool ok = command.kind == Scorer  ? rows[i].scored
+                      : command.kind == Embed ? rows[i].embedded
+                                              : rows[i].tokenized;
       EXPECT_EQ(got.contains("error"), !ok) << out[i].substr(0, 300);
       if (!ok) {
         EXPECT_EQ(got["line"], line_numbers[i]);
@@ -388,16 +402,19 @@ TEST_F(BadInput, FlagsThatMakeNoSense) {
       {"score" + zh + tnews + " --top-k 0", 2, {"--top-k"}},
       {"score" + zh + tnews + " --template '这是{labels}'", 2, {"{label}"}},
       {"classify" + zh + " --labels 体育,财经 x", 2, {"--template"}},
-      {"classify" + zh + " --template '{label}' --labels-file " + quote(path("empty_labels.txt").string()) + " x", 2,
+      {"classify" + zh + " --template '{label}' --labels-file " + quote(path("empty_labels.txt").string()) + " x",
+       2,
        {"empty_labels.txt", "no labels"}},
       {"classify" + zh + " --template '{label}' --labels , x", 2, {"empty"}},
       {"classify" + zh + " --template '{label}' --labels a,b --format table --resume --output " +
            quote(path("o.txt").string()) + " x",
-       2, {"--resume"}},
+       2,
+       {"--resume"}},
       {"tokenize --input /dev/null", 2, {"--model", "--vocab"}},
       {"tokenize --vocab " + quote((kData / "vocab/zh_vocab.txt").string()) + " --resume", 2, {"--output"}},
       {"forward" + zh, 3, {"standard input", "not valid JSON"}},
-      {"classify --model " + quote(path("two\nlines").string()) + " --template '{label}' --labels a,b x", 3,
+      {"classify --model " + quote(path("two\nlines").string()) + " --template '{label}' --labels a,b x",
+       3,
        {"two lines", "does not exist"}},
   };
   for (const auto& c : cases) {
@@ -408,7 +425,8 @@ TEST_F(BadInput, FlagsThatMakeNoSense) {
 }
 
 TEST_F(BadInput, InputAndOutputPathsThatCannotBeUsed) {
-  const std::string score = "score --model " + quote(kZh.string()) + " --task " + quote((kTasks / "tnews.json").string());
+  const std::string score =
+      "score --model " + quote(kZh.string()) + " --task " + quote((kTasks / "tnews.json").string());
   write_file(path("in.jsonl"), "{\"id\": 1, \"sentence\": \"梅西\"}\n");
   const std::string in = " --input " + quote(path("in.jsonl").string());
   fs::create_directory(path("a_folder"));
@@ -419,17 +437,25 @@ TEST_F(BadInput, InputAndOutputPathsThatCannotBeUsed) {
   } cases[] = {
       {score + " --input " + quote(path("a_folder").string()), "", {"a_folder", "is a directory"}},
       {score + " --input " + quote(path("absent.jsonl").string()), "", {"absent.jsonl", "cannot open"}},
-      {score + in + " --output " + quote(path("no/such/folder/out.jsonl").string()), "", {"out.jsonl.partial", "cannot write"}},
+      {score + in + " --output " + quote(path("no/such/folder/out.jsonl").string()),
+       "",
+       {"out.jsonl.partial", "cannot write"}},
       {score + in + " --output " + quote(path("a_folder").string()), "", {"a_folder", "is a directory"}},
-      {"score --model " + quote(kZh.string()) + " --task " + quote(path("a_folder").string()), "", {"a_folder", "is a directory"}},
+      {"score --model " + quote(kZh.string()) + " --task " + quote(path("a_folder").string()),
+       "",
+       {"a_folder", "is a directory"}},
       {"score --model " + quote(kZh.string()) + " --task " + quote((kTasks / "ocnli.json").string()) + in +
            " --thresholds " + quote(path("a_folder").string()),
-       "", {"a_folder", "is a directory"}},
-      {"classify --model " + quote(kZh.string()) + " --template '{label}' --labels-file " + quote(path("a_folder").string()) +
-           " x",
-       "", {"a_folder", "is a directory"}},
+       "",
+       {"a_folder", "is a directory"}},
+      {"classify --model " + quote(kZh.string()) + " --template '{label}' --labels-file " +
+           quote(path("a_folder").string()) + " x",
+       "",
+       {"a_folder", "is a directory"}},
       {"tokenize --model " + quote(kZh.string()) + " --input " + quote(path("a_folder").string()), "", {"a_folder"}},
-      {"embed --model " + quote(kZh.string()) + " --input " + quote(path("a_folder").string()), "", {"a_folder", "is a directory"}},
+      {"embed --model " + quote(kZh.string()) + " --input " + quote(path("a_folder").string()),
+       "",
+       {"a_folder", "is a directory"}},
       {score, path("a_folder"), {"error while reading standard input", "Is a directory"}},
       {"embed --model " + quote(kZh.string()), path("a_folder"), {"error while reading standard input"}},
   };

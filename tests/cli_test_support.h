@@ -1,10 +1,9 @@
 #pragma once
 // Shared by the CLI tests: run build/nspbert through the shell and capture what it printed.
 // NSPBERT_CLI is the binary's path (CMakeLists.txt).
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -12,11 +11,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace nspbert::test_support {
 
@@ -71,17 +69,19 @@ inline CliResult run_cli(const std::filesystem::path& dir, const std::string& ar
   return r;
 }
 
-inline CliResult run_cli(const std::filesystem::path& dir, const std::string& args, const std::string& stdin_text = "") {
+inline CliResult run_cli(const std::filesystem::path& dir, const std::string& args,
+                         const std::string& stdin_text = "") {
   write_file(dir / "stdin", stdin_text);
   return run_cli(dir, args, StdinFile{dir / "stdin"});
 }
 
 // Copies a fixture model and appends classifier.weight [C, H] / classifier.bias [C] (F32) to its
 // safetensors file, written here by hand: 8-byte header length, JSON header, data.
-inline void add_classifier(const std::filesystem::path& from, const std::filesystem::path& to, const std::vector<float>& weight,
-                    const std::vector<float>& bias) {
+inline void add_classifier(const std::filesystem::path& from, const std::filesystem::path& to,
+                           const std::vector<float>& weight, const std::vector<float>& bias) {
   std::filesystem::create_directories(to);
-  for (const char* f : {"config.json", "vocab.txt", "tokenizer_config.json"}) std::filesystem::copy_file(from / f, to / f);
+  for (const char* f : {"config.json", "vocab.txt", "tokenizer_config.json"})
+    std::filesystem::copy_file(from / f, to / f);
   const std::string bytes = slurp(from / "model.safetensors");
   uint64_t header_len = 0;
   std::memcpy(&header_len, bytes.data(), 8);
@@ -108,8 +108,8 @@ class ScratchDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() / ("nspbert_" + std::string(info->test_suite_name()) + "_" +
-                                                     std::to_string(::getpid()) + "_" + info->name());
+    dir_ = std::filesystem::temp_directory_path() /
+           ("nspbert_" + std::string(info->test_suite_name()) + "_" + std::to_string(::getpid()) + "_" + info->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }

@@ -2,9 +2,7 @@
 // of conformance.py --only norms), the SVG checked with a small XML reader written here, ablations
 // labelled everywhere, bounded-memory chunking equal to one pass, every error path; and the
 // effective-depth summary and the XML escaping against hand-computed values.
-#include "tests/cli_test_support.h"
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,13 +13,13 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "engine/analysis/depth_usage.h"
 #include "engine/analysis/svg_chart.h"
+#include "tests/cli_test_support.h"
 
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -92,12 +90,15 @@ class XmlReader {
   }
 
  private:
-  static bool name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' || c == '.'; }
+  static bool name_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' || c == '.';
+  }
   void skip_space() {
     while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
   }
   void expect(char c) {
-    if (i_ >= s_.size() || s_[i_] != c) throw std::runtime_error(std::string("expected '") + c + "' at " + std::to_string(i_));
+    if (i_ >= s_.size() || s_[i_] != c)
+      throw std::runtime_error(std::string("expected '") + c + "' at " + std::to_string(i_));
     ++i_;
   }
   std::string name() {
@@ -197,10 +198,11 @@ class CompareNormsCli : public nspbert::test_support::ScratchDirTest {
     write_file(path("texts.jsonl"), texts_jsonl(fx["texts"]));
   }
 
-  CliResult norms(const std::string& args) const { return nspbert::test_support::run_cli(dir_, "compare-norms " + args); }
+  CliResult norms(const std::string& args) const {
+    return nspbert::test_support::run_cli(dir_, "compare-norms " + args);
+  }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string texts() const { return quote(path("texts.jsonl")); }
-
 };
 
 bool one_error_line(const CliResult& r) {
@@ -224,8 +226,8 @@ TEST_F(CompareNormsCli, ReproducesEveryNormsFixture) {
     write_file(path("fx.jsonl"), texts_jsonl(fx["texts"]));
     const std::string svg = path("fx.svg");
     const CliResult r = norms("--model " + quote((kData / "fixtures" / fx["model"].get<std::string>()).string()) +
-                            " --input " + quote(path("fx.jsonl")) + " --max-length " + std::to_string(fx["maxlen"].get<int>()) +
-                            " --format json --plot " + quote(svg));
+                              " --input " + quote(path("fx.jsonl")) + " --max-length " +
+                              std::to_string(fx["maxlen"].get<int>()) + " --format json --plot " + quote(svg));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json got = json::parse(r.out)["models"][0];
     for (const auto& [key, want] : fx["expect"].items())
@@ -241,7 +243,8 @@ TEST_F(CompareNormsCli, ReproducesEveryNormsFixture) {
 TEST_F(CompareNormsCli, OneRunComparesAllModelsInOrder) {
   std::string args;
   for (const std::string& m : kModels) args += " --model " + quote(model_dir(m));
-  const CliResult r = norms(args + " --input " + texts() + " --max-length 64 --format json --plot " + quote(path("all.svg")));
+  const CliResult r =
+      norms(args + " --input " + texts() + " --max-length 64 --format json --plot " + quote(path("all.svg")));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json out = json::parse(r.out);
   ASSERT_EQ(out["models"].size(), kModels.size());
@@ -302,13 +305,15 @@ TEST_F(CompareNormsCli, TableShowsEveryLayerAndTheSummary) {
 }
 
 TEST_F(CompareNormsCli, AblationsAreLabelledInEveryOutput) {
-  const std::string both = "--model " + quote(model_dir("bert-zh-tiny")) + " --model " + quote(model_dir("megatron-zh-tiny"));
+  const std::string both =
+      "--model " + quote(model_dir("bert-zh-tiny")) + " --model " + quote(model_dir("megatron-zh-tiny"));
   const CliResult plain = norms(both + " --input " + texts() + " --format json");
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   const json base = json::parse(plain.out);
 
   // Asking every model to be pre-norm changes only the post-norm one.
-  const CliResult r = norms(both + " --input " + texts() + " --norm-placement pre --format json --plot " + quote(path("a.svg")));
+  const CliResult r =
+      norms(both + " --input " + texts() + " --norm-placement pre --format json --plot " + quote(path("a.svg")));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json out = json::parse(r.out);
   EXPECT_TRUE(out["ablation"].get<bool>());
@@ -350,7 +355,7 @@ TEST_F(CompareNormsCli, AblationsAreLabelledInEveryOutput) {
 
   // The native placement asked for explicitly is no ablation.
   const CliResult native = norms("--model " + quote(model_dir("bert-zh-tiny")) + " --input " + texts() +
-                               " --norm-placement post --format json");
+                                 " --norm-placement post --format json");
   ASSERT_EQ(native.exit_code, 0);
   EXPECT_FALSE(json::parse(native.out)["ablation"].get<bool>());
 }
@@ -378,7 +383,8 @@ TEST_F(CompareNormsCli, InvalidLinesAreSkippedReportedAndCounted) {
   const std::string model = "--model " + quote(model_dir("bert-zh-tiny"));
   const CliResult r = norms(model + " --input " + quote(path("mixed.jsonl")) + " --max-length 64 --format json");
   EXPECT_EQ(r.exit_code, 1);
-  for (const char* line : {"line 1 ", "line 4 ", "line 5 ", "line 6 "}) EXPECT_NE(r.err.find(line), std::string::npos) << line;
+  for (const char* line : {"line 1 ", "line 4 ", "line 5 ", "line 6 "})
+    EXPECT_NE(r.err.find(line), std::string::npos) << line;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 4);
   const json out = json::parse(r.out);
   EXPECT_EQ(out["skipped_lines"], 4);
@@ -399,8 +405,8 @@ TEST_F(CompareNormsCli, BadInputsFailWithOneLine) {
   write_file(path("empty.jsonl"), "\n  \n");
   write_file(path("all_bad.jsonl"), "{\"text\": 1}\n");
   const std::vector<Case> cases = {
-      {model, 2},                                                    // no --input
-      {"--input " + texts(), 2},                                     // no --model
+      {model, 2},                 // no --input
+      {"--input " + texts(), 2},  // no --model
       {model + " --input " + quote(path("missing.jsonl")), 3},
       {model + " --input " + quote(path("empty.jsonl")), 3},
       {"--model " + quote(path("no-model")) + " --input " + texts(), 3},
@@ -450,8 +456,8 @@ TEST(EffectiveDepth, CountsLayersBelowTheThreshold) {
 
 TEST(SvgChart, EscapesHostileLabelsIntoWellFormedXml) {
   EXPECT_EQ(nspbert::xml_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
-  EXPECT_EQ(nspbert::xml_escape("\xff"), "\xef\xbf\xbd");         // invalid byte -> U+FFFD
-  EXPECT_EQ(nspbert::xml_escape("\x01"), "\xef\xbf\xbd");         // control character XML forbids
+  EXPECT_EQ(nspbert::xml_escape("\xff"), "\xef\xbf\xbd");                  // invalid byte -> U+FFFD
+  EXPECT_EQ(nspbert::xml_escape("\x01"), "\xef\xbf\xbd");                  // control character XML forbids
   EXPECT_EQ(nspbert::xml_escape("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");  // overlong '/'
   EXPECT_EQ(nspbert::xml_escape("层 \t"), "层 \t");
 

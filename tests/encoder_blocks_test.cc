@@ -1,12 +1,13 @@
 // Every block of the encoder (engine/encoder_blocks.h) against a plain C++ loop written here from
 // the formulas, never from the code under test, as tests/ops_test.cc does for the ops.
+#include "engine/encoder_blocks.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 #include <vector>
 
-#include "engine/encoder_blocks.h"
 #include "engine/error.h"
 
 using namespace nspbert;
@@ -110,7 +111,8 @@ struct PlainLayer {
   // Multi-head softmax attention within each sequence [begin, end) of rows, then W_o.
   Matrix attention(const Matrix& x, const std::vector<std::pair<int64_t, int64_t>>& sequences, int64_t heads) const {
     const int64_t rows = static_cast<int64_t>(x.size()) / H, d = H / heads;
-    const Matrix q = ref_linear(x, rows, H, wq, bq), k = ref_linear(x, rows, H, wk, bk), v = ref_linear(x, rows, H, wv, bv);
+    const Matrix q = ref_linear(x, rows, H, wq, bq), k = ref_linear(x, rows, H, wk, bk),
+                 v = ref_linear(x, rows, H, wv, bv);
     Matrix context(rows * H, 0.0);
     for (const auto& [begin, end] : sequences)
       for (int64_t h = 0; h < heads; ++h)
@@ -210,7 +212,8 @@ TEST(EncoderBlocks, EmbedSumsTablesThenNormsAndProjects) {
     }
   const int64_t rows = static_cast<int64_t>(sums.size()) / E;
   ASSERT_EQ(rows, p.rows);
-  const Matrix want = ref_linear(ref_layer_norm(sums, E, w.embedding_norm->gain, w.embedding_norm->bias, 1e-12), rows, E, wp, bp);
+  const Matrix want =
+      ref_linear(ref_layer_norm(sums, E, w.embedding_norm->gain, w.embedding_norm->bias, 1e-12), rows, E, wp, bp);
   expect_close(x, want, 1e-4, "x_0");
 
   // Rotary models add no position table.
@@ -249,7 +252,9 @@ TEST(EncoderBlocks, LayerBlocksMatchLoopsForEveryPlacement) {
       ffn_block(layer, c, stream);
 
       const std::vector<std::pair<int64_t, int64_t>> sequences{{0, 5}, {5, 8}};
-      const auto norm = [&](const Matrix& m, const NormWeights& n) { return ref_layer_norm(m, H, n.gain, n.bias, 1e-12); };
+      const auto norm = [&](const Matrix& m, const NormWeights& n) {
+        return ref_layer_norm(m, H, n.gain, n.bias, 1e-12);
+      };
       const Matrix in_rows = widen(x0.data(), p.rows * H);
       Matrix a, y;
       if (placement == NormPlacement::Post) {
@@ -302,8 +307,8 @@ TEST(EncoderBlocks, FinalNormOnlyForPreNorm) {
   final_norm(w, NormPlacement::Post, false, {x.data(), 2}, H);
   EXPECT_EQ(x, x0);
   final_norm(w, NormPlacement::Pre, false, {x.data(), 2}, H);
-  expect_close(x.data(), ref_layer_norm(widen(x0.data(), 2 * H), H, w.final_norm->gain, w.final_norm->bias, 1e-12), 1e-5,
-               "final norm");
+  expect_close(x.data(), ref_layer_norm(widen(x0.data(), 2 * H), H, w.final_norm->gain, w.final_norm->bias, 1e-12),
+               1e-5, "final norm");
   // A post-norm checkpoint run as pre-norm has no final norm: its last layer's output norm stands in.
   w.final_norm.reset();
   x = x0;

@@ -1,26 +1,24 @@
 // Every finding of the fuzz targets (tests/fuzz, docs/fuzzing.md), replayed through the same public
 // entry point with its minimised input from tests/data/fuzz_regressions: each must now be a
 // one-line error naming the problem, not a crash or an escaped exception.
-#include "tests/cli_test_support.h"
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "engine/error.h"
+#include "engine/io/jsonl_stream.h"
 #include "engine/weights/safetensors_reader.h"
 #include "engine/weights/weight_store.h"
 #include "models/config_reader.h"
 #include "models/model.h"
-#include "engine/io/jsonl_stream.h"
+#include "tests/cli_test_support.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
@@ -86,8 +84,8 @@ TEST(FuzzRegression, JsonlNumberOverflowIsALineError) {
 TEST(FuzzRegression, JsonlNumberOverflowFailsOnlyItsLineInClassify) {
   const fs::path input = fs::temp_directory_path() / ("nspbert_overflow_" + std::to_string(::getpid()) + ".jsonl");
   write_file(input, "{\"text\": \"梅西进球\", \"weight\": 1e400}\n{\"text\": \"股市大涨\"}\n");
-  const CliResult r = run_cli("classify --model " + quote(kZh) + " --template '这是一则{label}新闻' --labels 体育,财经 --input " +
-                        quote(input.string()));
+  const CliResult r = run_cli("classify --model " + quote(kZh) +
+                              " --template '这是一则{label}新闻' --labels 体育,财经 --input " + quote(input.string()));
   fs::remove(input);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   std::istringstream lines(r.out);
@@ -138,8 +136,9 @@ TEST(FuzzRegression, DeeplyNestedJsonlLineIsALineError) {
   EXPECT_EQ(items[1].error, "JSON nested deeper than 100 levels");
 
   // The crash itself was in classify echoing the line's id; now that line fails alone.
-  const CliResult r = run_cli("classify --model " + quote(kZh) + " --template '这是一则{label}新闻' --labels 体育,财经 --input " +
-                        quote((kInputs / "jsonl_deep_nesting.jsonl").string()));
+  const CliResult r =
+      run_cli("classify --model " + quote(kZh) + " --template '这是一则{label}新闻' --labels 体育,财经 --input " +
+              quote((kInputs / "jsonl_deep_nesting.jsonl").string()));
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out),
             nlohmann::json::parse(R"({"line": 1, "error": "JSON nested deeper than 100 levels"})"));

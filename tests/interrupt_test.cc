@@ -3,10 +3,8 @@
 // stderr line and exits 5; --resume then completes the file to exactly what an uninterrupted run
 // writes. The runs are started with posix_spawn and signalled by pid once output has appeared;
 // every wait polls with a generous deadline, so a loaded machine slows the test but cannot fail it.
-#include "tests/cli_test_support.h"
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -15,12 +13,13 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "tests/cli_test_support.h"
 
 extern char** environ;
 
@@ -145,8 +144,9 @@ class Interrupt : public nspbert::test_support::ScratchDirTest {
   }
 
   std::vector<std::string> score_args(const fs::path& output) const {
-    std::vector<std::string> args{"score", "--model", kZh, "--task", (kTasks / "tnews.json").string(),
-                                  "--input", input_.string(), "--chunk-size", "2"};
+    std::vector<std::string> args{
+        "score",         "--model",      kZh, "--task", (kTasks / "tnews.json").string(), "--input",
+        input_.string(), "--chunk-size", "2"};
     if (!output.empty()) {
       args.push_back("--output");
       args.push_back(output.string());
@@ -225,9 +225,21 @@ TEST_F(Interrupt, ScoreStoppedBySigtermOrSigintResumesToTheUninterruptedResult) 
 
 TEST_F(Interrupt, ClassifyInputStoppedBySigintResumesToTheUninterruptedResult) {
   auto args = [&](const fs::path& output) {
-    return std::vector<std::string>{"classify", "--model", kZh, "--template", "这是一则{label}新闻", "--labels",
-                                    "故事,文化,娱乐,体育,财经,房产,汽车,教育,科技,军事", "--text-field", "sentence",
-                                    "--chunk-size", "2", "--input", input_.string(), "--output", output.string()};
+    return std::vector<std::string>{"classify",
+                                    "--model",
+                                    kZh,
+                                    "--template",
+                                    "这是一则{label}新闻",
+                                    "--labels",
+                                    "故事,文化,娱乐,体育,财经,房产,汽车,教育,科技,军事",
+                                    "--text-field",
+                                    "sentence",
+                                    "--chunk-size",
+                                    "2",
+                                    "--input",
+                                    input_.string(),
+                                    "--output",
+                                    output.string()};
   };
   const std::vector<std::string> want = reference(args(dir_ / "reference.jsonl"));
   interrupt_and_resume(args(dir_ / "int.jsonl"), dir_ / "int.jsonl", {SIGINT}, want);
@@ -247,16 +259,17 @@ TEST_F(Interrupt, ScoreToStandardOutputStopsAfterCompleteLines) {
   EXPECT_EQ(wait_for_exit(pid), kInterrupted);
   const std::string kept = slurp(out);
   expect_complete_prefix(kept, want);
-  EXPECT_EQ(slurp(err), "nspbert: interrupted after " + std::to_string(lines_of(kept).size()) +
-                            " lines; they are complete on standard output (with --output FILE, --resume continues a run)\n");
+  EXPECT_EQ(slurp(err),
+            "nspbert: interrupted after " + std::to_string(lines_of(kept).size()) +
+                " lines; they are complete on standard output (with --output FILE, --resume continues a run)\n");
 }
 
 TEST_F(Interrupt, TokenizeResumesAPartialOutputWithATornLine) {
   const std::string vocab = (kData / "vocab/zh_vocab.txt").string();
   const fs::path full = dir_ / "full.jsonl", resumed = dir_ / "resumed.jsonl";
-  ASSERT_EQ(run({"tokenize", "--vocab", vocab, "--field", "sentence", "--input", input_.string(), "--output",
-                 full.string()}),
-            0)
+  ASSERT_EQ(
+      run({"tokenize", "--vocab", vocab, "--field", "sentence", "--input", input_.string(), "--output", full.string()}),
+      0)
       << slurp(dir_ / "stderr");
   const std::string want = slurp(full);
   ASSERT_EQ(lines_of(want).size(), static_cast<size_t>(kLines));
@@ -279,8 +292,9 @@ TEST_F(Interrupt, EmbedStoppedBySigintOrTwoSignalsResumesToTheUninterruptedResul
   const fs::path long_input = dir_ / "long.jsonl";
   write_input(long_input, kLongLines);
   auto args = [&](const fs::path& output) {
-    return std::vector<std::string>{"embed", "--model", kZh, "--field", "sentence", "--chunk-size", "1",
-                                    "--input", long_input.string(), "--output", output.string()};
+    return std::vector<std::string>{"embed",        "--model", kZh,       "--field",           "sentence",
+                                    "--chunk-size", "1",       "--input", long_input.string(), "--output",
+                                    output.string()};
   };
   // embed echoes the text, not the id: the lines are checked against the uninterrupted run only.
   const std::vector<std::string> want = reference(args(dir_ / "reference.jsonl"), kLongLines, "");
@@ -300,9 +314,9 @@ TEST_F(Interrupt, PairScoreStoppedBySigtermResumesToTheUninterruptedResult) {
   const std::vector<float> weight(2 * 32, 0.01f), bias{0.1f, -0.1f};  // bert-zh-tiny: hidden size 32
   nspbert::test_support::add_classifier(kZh, model, weight, bias);
   auto args = [&](const fs::path& output) {
-    return std::vector<std::string>{"pair-score", "--model", model.string(), "--a-field", "sentence", "--b-field",
-                                    "keywords", "--chunk-size", "1", "--input", long_input.string(), "--output",
-                                    output.string()};
+    return std::vector<std::string>{"pair-score",        "--model",  model.string(), "--a-field", "sentence",
+                                    "--b-field",         "keywords", "--chunk-size", "1",         "--input",
+                                    long_input.string(), "--output", output.string()};
   };
   const std::vector<std::string> want = reference(args(dir_ / "reference.jsonl"), kLongLines, "");
   interrupt_and_resume(args(dir_ / "term.jsonl"), dir_ / "term.jsonl", {SIGTERM}, want);

@@ -8,9 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "engine/error.h"
 #include "engine/weights/weight_store.h"
@@ -82,7 +81,8 @@ std::map<std::string, Tensor> read_all(const fs::path& model_dir) {
 fs::path variant(const std::string& fixture, const std::string& tag,
                  const std::function<void(std::map<std::string, Tensor>&, nlohmann::json&)>& edit) {
   const fs::path src = kFixtures / "models" / fixture;
-  const fs::path dir = fs::temp_directory_path() / ("nspbert_variant_" + fixture + "_" + tag + "_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("nspbert_variant_" + fixture + "_" + tag + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   for (const char* f : {"vocab.txt", "tokenizer_config.json"}) fs::copy_file(src / f, dir / f);
@@ -121,7 +121,8 @@ void expect_same_outputs(const EncoderOutput& a, const EncoderOutput& b) {
   for (size_t i = 0; i < a.nsp_logits.size(); ++i) ASSERT_NEAR(a.nsp_logits[i], b.nsp_logits[i], 1e-5);
   ASSERT_EQ(a.mlm_log_probs.size(), b.mlm_log_probs.size());
   for (size_t m = 0; m < a.mlm_log_probs.size(); ++m)
-    for (size_t i = 0; i < a.mlm_log_probs[m].size(); ++i) ASSERT_NEAR(a.mlm_log_probs[m][i], b.mlm_log_probs[m][i], 1e-4);
+    for (size_t i = 0; i < a.mlm_log_probs[m].size(); ++i)
+      ASSERT_NEAR(a.mlm_log_probs[m][i], b.mlm_log_probs[m][i], 1e-4);
 }
 
 std::string load_error(const fs::path& dir) {
@@ -162,7 +163,8 @@ TEST(ForwardConformance, EveryFixtureCaseWithin1e3) {
       if (c["options"].contains("window")) req.attention.window = c["options"]["window"].get<int64_t>();
       if (c["options"].contains("logn_base")) req.attention.logn_base = c["options"]["logn_base"].get<double>();
       if (e.contains("mlm"))
-        for (const auto& m : e["mlm"]) req.mlm_positions.emplace_back(m["batch"].get<int64_t>(), m["position"].get<int64_t>());
+        for (const auto& m : e["mlm"])
+          req.mlm_positions.emplace_back(m["batch"].get<int64_t>(), m["position"].get<int64_t>());
       const EncoderOutput out = model.encoder->forward(in, req);
       EXPECT_LE(max_abs_diff(out.last_hidden, flat(e["last_hidden_state"])), 1e-3);
       if (req.want_pooled) EXPECT_LE(max_abs_diff(out.pooled, flat(e["pooled"])), 1e-3);
@@ -170,7 +172,8 @@ TEST(ForwardConformance, EveryFixtureCaseWithin1e3) {
       for (size_t m = 0; m < req.mlm_positions.size(); ++m) {
         const auto& want = e["mlm"][m];
         for (size_t k = 0; k < want["top_ids"].size(); ++k)
-          EXPECT_NEAR(out.mlm_log_probs[m][want["top_ids"][k].get<int64_t>()], want["top_log_probs"][k].get<double>(), 1e-3);
+          EXPECT_NEAR(out.mlm_log_probs[m][want["top_ids"][k].get<int64_t>()], want["top_log_probs"][k].get<double>(),
+                      1e-3);
       }
       const auto as_float = [](const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); };
       EXPECT_LE(max_abs_diff(as_float(out.stats.norm()), flat(e["stream_stats"]["norm"])), 1e-3);
@@ -269,7 +272,8 @@ TEST(ModelLoading, WithoutPrefixAndWithLegacyNormNamesLoadsTheSameModel) {
     std::map<std::string, Tensor> renamed;
     for (auto& [name, tensor] : t) {
       std::string n = name;
-      if (n.size() > 17 && n.compare(n.size() - 17, 17, "LayerNorm.weight") == 0) n = n.substr(0, n.size() - 6) + "gamma";
+      if (n.size() > 17 && n.compare(n.size() - 17, 17, "LayerNorm.weight") == 0)
+        n = n.substr(0, n.size() - 6) + "gamma";
       if (n.size() > 15 && n.compare(n.size() - 15, 15, "LayerNorm.bias") == 0) n = n.substr(0, n.size() - 4) + "beta";
       renamed[n] = tensor;
     }
@@ -327,7 +331,8 @@ TEST(ModelLoading, RotaryValueAndEmbeddingProjectionAreHonoured) {
   EXPECT_TRUE(rv.spec.rotary_value);
   const auto a = run_all(base, in), b = run_all(rv, in);
   double diff = 0;
-  for (size_t i = 0; i < a.last_hidden.size(); ++i) diff = std::max(diff, std::fabs(double(a.last_hidden[i]) - b.last_hidden[i]));
+  for (size_t i = 0; i < a.last_hidden.size(); ++i)
+    diff = std::max(diff, std::fabs(double(a.last_hidden[i]) - b.last_hidden[i]));
   EXPECT_GT(diff, 1e-3);
 
   // embedding_size 16 != hidden 32: embeddings are 16 wide, embeddings_project maps them to 32.
@@ -344,7 +349,8 @@ TEST(ModelLoading, RotaryValueAndEmbeddingProjectionAreHonoured) {
       } else if (tensor.shape.size() == 2) {
         const int64_t rows = tensor.shape[0], cols = tensor.shape[1];
         std::vector<float> v;
-        for (int64_t r = 0; r < rows; ++r) v.insert(v.end(), tensor.values.begin() + r * cols, tensor.values.begin() + r * cols + 16);
+        for (int64_t r = 0; r < rows; ++r)
+          v.insert(v.end(), tensor.values.begin() + r * cols, tensor.values.begin() + r * cols + 16);
         tensor = {{rows, 16}, v};
       } else {
         tensor.shape = {16};
@@ -366,9 +372,8 @@ TEST(ModelLoading, RotaryValueAndEmbeddingProjectionAreHonoured) {
 }
 
 TEST(ModelLoading, ErrorsNameTheTensorOrField) {
-  const fs::path missing = variant("bert-zh-tiny", "missing", [](auto& t, auto&) {
-    t.erase("bert.encoder.layer.1.intermediate.dense.weight");
-  });
+  const fs::path missing = variant("bert-zh-tiny", "missing",
+                                   [](auto& t, auto&) { t.erase("bert.encoder.layer.1.intermediate.dense.weight"); });
   EXPECT_NE(load_error(missing).find("bert.encoder.layer.1.intermediate.dense.weight"), std::string::npos);
   const fs::path wrong_shape = variant("bert-zh-tiny", "shape", [](auto& t, auto&) {
     t["bert.encoder.layer.0.attention.output.dense.weight"] = {{32, 31}, std::vector<float>(32 * 31, 0.0f)};
@@ -407,7 +412,8 @@ TEST(Albert, LoadsWithSharedLayersFactorisedEmbeddingsAndTheSopHead) {
   // Every stored tensor is used, and the shared layer is counted once.
   EXPECT_TRUE(m.unused_tensors.empty());
   int64_t stored = 0;
-  for (const auto& [name, t] : read_all(kFixtures / "models" / "albert-zh-tiny")) stored += static_cast<int64_t>(t.values.size());
+  for (const auto& [name, t] : read_all(kFixtures / "models" / "albert-zh-tiny"))
+    stored += static_cast<int64_t>(t.values.size());
   EXPECT_EQ(m.parameter_count, stored);
 }
 
@@ -446,7 +452,8 @@ TEST(Albert, LayerGroupsAreReadThroughTheLayerIndex) {
   for (size_t i = 0; i < want.last_hidden.size(); ++i)
     diff = std::max(diff, std::fabs(double(other.last_hidden[i]) - want.last_hidden[i]));
   EXPECT_GT(diff, 1e-3);
-  const fs::path missing = variant("albert-zh-tiny", "groups_missing", [](auto&, auto& c) { c["num_hidden_groups"] = 2; });
+  const fs::path missing =
+      variant("albert-zh-tiny", "groups_missing", [](auto&, auto& c) { c["num_hidden_groups"] = 2; });
   EXPECT_NE(load_error(missing).find("albert.encoder.albert_layer_groups.1.albert_layers.0.attention.query.weight"),
             std::string::npos);
   for (const fs::path& d : {same, changed, missing}) fs::remove_all(d);

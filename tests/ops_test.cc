@@ -140,8 +140,7 @@ TEST(Softmax, StableForHugeLogits) {
 
 // Plain attention over one padded [T] sequence, the way the reference writes it.
 static std::vector<double> plain_attention(const std::vector<float>& qkv, int T, int H, int heads,
-                                           const std::vector<int>& mask, int window, double logn_base,
-                                           bool rotary) {
+                                           const std::vector<int>& mask, int window, double logn_base, bool rotary) {
   const int d = H / heads;
   std::vector<float> q(T * H), k(T * H), v(T * H);
   for (int t = 0; t < T; ++t)
@@ -300,7 +299,8 @@ TEST(ReducedPrecision, Bf16IntermediateChain) {
   std::vector<float> xp(padded * in, 0.0f), y(padded * in, 1.0f);
   std::copy(x.begin(), x.end(), xp.begin());
   std::vector<uint16_t> hidden(padded * mid, 0);
-  Linear first(in, mid, w1, b1, Activation::Relu, Precision::BF16), second(mid, in, w2, b2, Activation::Relu, Precision::BF16);
+  Linear first(in, mid, w1, b1, Activation::Relu, Precision::BF16),
+      second(mid, in, w2, b2, Activation::Relu, Precision::BF16);
   first.forward_bf16_output(xp.data(), rows, hidden.data(), Epilogue::Activation);
   second.forward_bf16_input(hidden.data(), rows, y.data(), Epilogue::AddToOutput);
   double worst = 0;

@@ -1,17 +1,17 @@
 // --shard I/N and nspbert merge through the built CLI: the shards of every N, merged, are byte for
 // byte the unsharded run's output (the reference is always the unsharded run of the same command);
 // merge refuses shards that miss or repeat a line and writes nothing then; a shard resumes alone.
-#include "tests/cli_test_support.h"
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "tests/cli_test_support.h"
 
 namespace {
 
@@ -63,8 +63,8 @@ class ShardCli : public nspbert::test_support::ScratchDirTest {
       }
       shards += " " + path(name);
     }
-    const CliResult merged = run_cli(dir_, "merge --input " + quote(input_.string()) + " --output " + path("merged.jsonl") +
-                                               merge_flags + shards);
+    const CliResult merged = run_cli(
+        dir_, "merge --input " + quote(input_.string()) + " --output " + path("merged.jsonl") + merge_flags + shards);
     EXPECT_EQ(merged.exit_code, 0) << merged.err;
     EXPECT_EQ(merged.err, "");
     return slurp(dir_ / "merged.jsonl");
@@ -183,7 +183,7 @@ TEST_F(ShardCli, FlagsThatCannotShard) {
       {"embed" + zh + " --shard 1", "--shard"},
       {"embed" + zh + " --shard 0/3 --format json", "--format jsonl"},
       {"score" + zh + " --task " + quote((kTaskSpecs / "ocnli.json").string()) + " --shard 0/2",
-       "--thresholds"},  // equal-size bins need every line's score
+       "--thresholds"},                                // equal-size bins need every line's score
       {"merge --output " + path("m.jsonl"), "SHARD"},  // no shard outputs
   };
   for (const auto& c : cases) {

@@ -3,9 +3,7 @@
 // against a Floyd-Warshall written here, cross-encoder scores against the pooled outputs of
 // `nspbert forward` times a classifier head this test writes into a copied checkpoint, the length
 // options, and the error paths.
-#include "tests/cli_test_support.h"
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,10 +15,11 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
+#include "tests/cli_test_support.h"
 
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -101,7 +100,6 @@ std::vector<double> plain_geodesic_from_first(const std::vector<std::vector<doub
 
 class SimilarityCli : public nspbert::test_support::ScratchDirTest {
  protected:
-
   // Mean-pooled vectors through `embed` (checked against the fixtures in Fixtures).
   std::vector<std::vector<double>> embed(const std::string& model, const std::vector<std::string>& texts,
                                          const std::string& extra = "") const {
@@ -131,9 +129,8 @@ class SimilarityCli : public nspbert::test_support::ScratchDirTest {
     // json::array, not `= {x}`: clang reads that as a copy of x, gcc as [x].
     if (encoded.contains("type_ids")) request["token_type_ids"] = json::array({encoded["type_ids"]});
     write_file(dir_ / "request.json", request.dump());
-    const CliResult r =
-        run_cli(dir_, "forward --no-stats --model " + quote(model) + " --input " + quote((dir_ / "request.json").string()) +
-            " " + extra);
+    const CliResult r = run_cli(dir_, "forward --no-stats --model " + quote(model) + " --input " +
+                                          quote((dir_ / "request.json").string()) + " " + extra);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out);
   }
@@ -144,7 +141,6 @@ class SimilarityCli : public nspbert::test_support::ScratchDirTest {
       for (size_t h = 0; h < mean.size(); ++h) mean[h] += row[h].get<double>() / rows.size();
     return mean;
   }
-
 };
 
 TEST_F(SimilarityCli, Fixtures) {
@@ -153,7 +149,8 @@ TEST_F(SimilarityCli, Fixtures) {
     const json spec = json::parse(slurp(entry.path()));
     const std::string name = entry.path().filename().string();
     const std::string model = (kData / "fixtures" / spec["model"].get<std::string>()).string();
-    const std::string common = " --model " + quote(model) + " --max-length " + std::to_string(spec["maxlen"].get<int>());
+    const std::string common =
+        " --model " + quote(model) + " --max-length " + std::to_string(spec["maxlen"].get<int>());
     const std::vector<std::string> texts = spec["texts"];
     const std::string input = texts_jsonl(texts);
     ++files;
@@ -177,9 +174,10 @@ TEST_F(SimilarityCli, Fixtures) {
     EXPECT_LE(max_abs_diff(vectors, spec["expect_embedding_cls"]), 1e-3) << name << " cls";
 
     for (const std::string distance : {"cosine", "geodesic"}) {
-      r = run_cli(dir_, "rank --query " + quote(spec["query"]) + " --distance " + distance + " --k " +
-                  std::to_string(spec["k"].get<int>()) + " --format json" + common,
-              input);
+      r = run_cli(dir_,
+                  "rank --query " + quote(spec["query"]) + " --distance " + distance + " --k " +
+                      std::to_string(spec["k"].get<int>()) + " --format json" + common,
+                  input);
       ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
       got = json::parse(r.out);
       ASSERT_EQ(got.size(), texts.size());
@@ -208,9 +206,10 @@ TEST_F(SimilarityCli, RankMatchesFloydWarshallForOtherK) {
   const auto vectors = embed(kBertEn, with_query);
   for (int k : {1, 2, 5, 40}) {
     const std::vector<double> want = plain_geodesic_from_first(vectors, k);
-    const CliResult r = run_cli(dir_, "rank --model " + quote(kBertEn) + " --distance geodesic --k " + std::to_string(k) +
-                          " --query " + quote(spec["query"]),
-                      texts_jsonl(texts));
+    const CliResult r = run_cli(dir_,
+                                "rank --model " + quote(kBertEn) + " --distance geodesic --k " + std::to_string(k) +
+                                    " --query " + quote(spec["query"]),
+                                texts_jsonl(texts));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto rows = parse_lines(r.out);
     ASSERT_EQ(rows.size(), texts.size());
@@ -224,8 +223,8 @@ TEST_F(SimilarityCli, RankMatchesFloydWarshallForOtherK) {
     }
   }
   // --top keeps the best N.
-  const CliResult r = run_cli(dir_, "rank --model " + quote(kBertEn) + " --top 3 --query " + quote(spec["query"]),
-                    texts_jsonl(texts));
+  const CliResult r =
+      run_cli(dir_, "rank --model " + quote(kBertEn) + " --top 3 --query " + quote(spec["query"]), texts_jsonl(texts));
   EXPECT_EQ(parse_lines(r.out).size(), 3u);
 }
 
@@ -268,9 +267,9 @@ TEST_F(SimilarityCli, SummarizePicksNearestToCentreInDocumentOrder) {
   std::vector<std::string> with_query = {query};
   with_query.insert(with_query.end(), sentences.begin(), sentences.end());
   const std::vector<double> qgeo = plain_geodesic_from_first(embed(kBertZh, with_query), k);
-  r = run_cli(dir_, "summarize --model " + quote(kBertZh) + " --no-split -n 2 --k 3 --format jsonl --query " +
-              quote(query),
-          texts_jsonl(sentences));
+  r = run_cli(dir_,
+              "summarize --model " + quote(kBertZh) + " --no-split -n 2 --k 3 --format jsonl --query " + quote(query),
+              texts_jsonl(sentences));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = parse_lines(r.out);
   ASSERT_EQ(rows.size(), 2u);
@@ -286,7 +285,8 @@ TEST_F(SimilarityCli, SummarizePicksNearestToCentreInDocumentOrder) {
 
 TEST_F(SimilarityCli, SummarizeSplitsSentences) {
   const std::string doc = "屏幕很清楚。电池不耐用！客服态度很好。物流太慢了？";
-  const CliResult r = run_cli(dir_, "summarize --model " + quote(kBertZh) + " -n 2", texts_jsonl({doc, "第二段。还有一句"}));
+  const CliResult r =
+      run_cli(dir_, "summarize --model " + quote(kBertZh) + " -n 2", texts_jsonl({doc, "第二段。还有一句"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json got = json::parse(r.out);
   EXPECT_EQ(got["sentences"], 6);
@@ -324,7 +324,8 @@ TEST_F(SimilarityCli, EmbedOptionsAndLineErrors) {
   EXPECT_EQ(parse_lines(r.out).size(), 2u);
 
   // One output per non-blank line, in order; bad lines become {"line", "error"}, exit 1.
-  r = run_cli(dir_, "embed --model " + quote(kBertZh), "{\"text\": \"好\"}\nnot json\n\n[1]\n{\"x\": 1}\n{\"text\": 3}\n{\"text\": \"差\"}\n");
+  r = run_cli(dir_, "embed --model " + quote(kBertZh),
+              "{\"text\": \"好\"}\nnot json\n\n[1]\n{\"x\": 1}\n{\"text\": 3}\n{\"text\": \"差\"}\n");
   EXPECT_EQ(r.exit_code, 1);
   const auto rows = parse_lines(r.out);
   ASSERT_EQ(rows.size(), 6u);
@@ -357,7 +358,7 @@ TEST_F(SimilarityCli, EmbedOptionsAndLineErrors) {
 
 TEST_F(SimilarityCli, RankReportsBadLinesAfterTheRanking) {
   const CliResult r = run_cli(dir_, "rank --model " + quote(kBertZh) + " --query 好 --distance geodesic --k 1",
-                    "{\"text\": \"好\"}\n{oops\n{\"text\": \"差\"}\n");
+                              "{\"text\": \"好\"}\n{oops\n{\"text\": \"差\"}\n");
   EXPECT_EQ(r.exit_code, 1);
   const auto rows = parse_lines(r.out);
   ASSERT_EQ(rows.size(), 3u);
@@ -373,19 +374,19 @@ TEST_F(SimilarityCli, UsageAndModelErrorsAreOneLine) {
     std::string args;
     int code;
   } cases[] = {
-      {"rank --model " + zh + " 好", 2},                                   // no --query
-      {"rank --model " + zh + " --query q --k 0 好", 2},                   // k must be >= 1
+      {"rank --model " + zh + " 好", 2},                  // no --query
+      {"rank --model " + zh + " --query q --k 0 好", 2},  // k must be >= 1
       {"rank --model " + zh + " --query q --distance euclid 好", 2},
       {"embed --model " + zh + " --pooling max 好", 2},
       {"embed --model " + zh + " --format csv 好", 2},
       {"embed --model " + zh + " --max-length 1 好", 2},
       {"embed --model " + zh + " --overlength drop 好", 2},
       {"embed --model " + zh + " --input /nonexistent/x.jsonl", 3},
-      {"embed --model " + zh + " --input /dev/null 好", 2},               // both TEXT and --input
+      {"embed --model " + zh + " --input /dev/null 好", 2},  // both TEXT and --input
       {"embed --model /nonexistent 好", 3},
       {"embed --model " + quote(kRoformerV2) + " --pooling pooler 好", 3},  // no pooler
-      {"pair-score --model " + zh, 3},                                    // no classifier head
-      {"embed --model " + zh + " --logn-scale 1 好", 2},                  // m must be > 1
+      {"pair-score --model " + zh, 3},                                      // no classifier head
+      {"embed --model " + zh + " --logn-scale 1 好", 2},                    // m must be > 1
       {"summarize --model " + zh + " -n 0", 2},
   };
   for (const auto& c : cases) {
@@ -442,8 +443,9 @@ TEST_F(SimilarityCli, PairScoreWithClassifierHeads) {
     }
     if (C == 2) {
       // Other field names, and a bad line that does not stop the run.
-      const CliResult other = run_cli(dir_, "pair-score --format json --a-field q --b-field d --model " + quote(model.string()),
-                            "{\"q\": \"陈情令好不好看\", \"d\": \"陈情令好看不好看\"}\n{\"q\": \"x\"}\n");
+      const CliResult other =
+          run_cli(dir_, "pair-score --format json --a-field q --b-field d --model " + quote(model.string()),
+                  "{\"q\": \"陈情令好不好看\", \"d\": \"陈情令好看不好看\"}\n{\"q\": \"x\"}\n");
       EXPECT_EQ(other.exit_code, 1);
       const json got = json::parse(other.out);
       ASSERT_EQ(got.size(), 2u);
@@ -539,7 +541,8 @@ TEST_F(SimilarityCli, RopeModelsTakeAnyLengthAndTheLengthOptions) {
 
   // Every encoder-running command of this issue takes the options.
   for (const std::string cmd : {"rank --query 好", "summarize"}) {
-    r = run_cli(dir_, cmd + " --model " + v2 + " --hwfa --attention-window 8 --logn-scale 64", texts_jsonl({text, "好"}));
+    r = run_cli(dir_, cmd + " --model " + v2 + " --hwfa --attention-window 8 --logn-scale 64",
+                texts_jsonl({text, "好"}));
     EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
   }
 }
@@ -557,8 +560,9 @@ TEST_F(SimilarityCli, EmbedAndPairScoreWriteOutputViaPartialAndResume) {
   input += "\n{oops\n{\"text\": \"最后一行\", \"other\": \"最后\"}\n";
   write_file(dir_ / "in.jsonl", input);
   const std::string in = " --input " + quote((dir_ / "in.jsonl").string());
-  for (const std::string& command : {"embed --model " + quote(kBertZh) + in,
-                                     "pair-score --a-field text --b-field other --model " + quote(cross_encoder.string()) + in}) {
+  for (const std::string& command :
+       {"embed --model " + quote(kBertZh) + in,
+        "pair-score --a-field text --b-field other --model " + quote(cross_encoder.string()) + in}) {
     SCOPED_TRACE(command.substr(0, 10));
     const CliResult to_stdout = run_cli(dir_, command);
     ASSERT_EQ(to_stdout.exit_code, 1) << to_stdout.err;  // the {oops line
@@ -578,7 +582,8 @@ TEST_F(SimilarityCli, EmbedAndPairScoreWriteOutputViaPartialAndResume) {
     EXPECT_EQ(slurp(resumed), to_stdout.out);
     EXPECT_FALSE(fs::exists(resumed.string() + ".partial"));
 
-    const CliResult json_resume = run_cli(dir_, command + " --format json --output " + quote(resumed.string()) + " --resume");
+    const CliResult json_resume =
+        run_cli(dir_, command + " --format json --output " + quote(resumed.string()) + " --resume");
     EXPECT_EQ(json_resume.exit_code, 2);
     EXPECT_NE(json_resume.err.find("--resume needs --format jsonl"), std::string::npos) << json_resume.err;
   }

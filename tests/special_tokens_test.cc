@@ -107,7 +107,8 @@ TEST_F(TokenizerFolder, NeverSplitWordsAreOneTokenNeitherLowerCasedNorSplit) {
 
 TEST_F(TokenizerFolder, TokenizeCliFlags) {
   const fs::path dir = folder({{"do_lower_case", true}});
-  write_file(dir_ / "in.jsonl", R"({"text": "[MASK]好", "b": "[SEP]坏"})" "\n");
+  write_file(dir_ / "in.jsonl", R"({"text": "[MASK]好", "b": "[SEP]坏"})"
+                                "\n");
   const auto tokens_of = [&](const std::string& args) {
     const CliResult r = run("tokenize " + args);
     EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.err;
@@ -212,8 +213,8 @@ TEST_F(WordLevelModel, ClassifyScoresTheReferenceWordIds) {
     }
   }
   write_file(dir_ / "request.json", request.dump());
-  const CliResult f = run("forward --no-stats --model " + quote(dir.string()) + " --input " +
-                          quote((dir_ / "request.json").string()));
+  const CliResult f =
+      run("forward --no-stats --model " + quote(dir.string()) + " --input " + quote((dir_ / "request.json").string()));
   ASSERT_EQ(f.exit_code, 0) << f.err;
   const json probs = json::parse(f.out)["nsp_prob_is_next"];
   ASSERT_TRUE(probs.is_array() && probs.size() == 2) << request.dump() << "\n" << f.out.substr(0, 300);

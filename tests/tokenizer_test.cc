@@ -1,3 +1,5 @@
+#include "tokenizer/tokenizer.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -13,7 +15,6 @@
 
 #include "engine/error.h"
 #include "tokenizer/sentencepiece_tokenizer.h"
-#include "tokenizer/tokenizer.h"
 #include "tokenizer/wordpiece.h"
 
 namespace nspbert {
@@ -89,9 +90,9 @@ void expect_sane_offsets(const std::vector<Token>& tokens, std::string_view text
 }
 
 WordPieceTokenizer letters_tokenizer(BertNormalization normalization = {}) {
-  return WordPieceTokenizer({"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "c", "d", "e", "f", "##a", "abc",
-                             "def", "ab", "##c"},
-                            normalization);
+  return WordPieceTokenizer(
+      {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "c", "d", "e", "f", "##a", "abc", "def", "ab", "##c"},
+      normalization);
 }
 
 TEST(WordPieceTokenizer, ReproducesEveryFixtureRow) {
@@ -122,9 +123,19 @@ TEST(WordPieceTokenizer, OffsetsPointAtTheSourceBytes) {
   const auto tokens = tokenizer->tokenize(text);
   EXPECT_EQ(texts_of(tokens), (std::vector<std::string>{"cafe", "au", "lai", "##t", ",", "ο", "##δ", "##ος", "!", "我",
                                                         "[UNK]", "北", "京"}));
-  EXPECT_EQ(offsets_of(tokens), (std::vector<std::pair<size_t, size_t>>{{0, 5}, {6, 8}, {9, 12}, {12, 13}, {13, 14},
-                                                                        {15, 17}, {17, 19}, {19, 23}, {23, 24},
-                                                                        {25, 28}, {28, 31}, {31, 34}, {34, 37}}));
+  EXPECT_EQ(offsets_of(tokens), (std::vector<std::pair<size_t, size_t>>{{0, 5},
+                                                                        {6, 8},
+                                                                        {9, 12},
+                                                                        {12, 13},
+                                                                        {13, 14},
+                                                                        {15, 17},
+                                                                        {17, 19},
+                                                                        {19, 23},
+                                                                        {23, 24},
+                                                                        {25, 28},
+                                                                        {28, 31},
+                                                                        {31, 34},
+                                                                        {34, 37}}));
 }
 
 TEST(WordPieceTokenizer, CleansControlCharactersAndSplitsOnUnicodeWhitespace) {
@@ -199,8 +210,8 @@ TEST(WordPieceTokenizer, KeepsCaseWhenAsked) {
 TEST(Encoding, PairHasTypeIdsAndPerSegmentOffsets) {
   auto tokenizer = Tokenizer::from_vocab(kData / "vocab" / "en_vocab.txt", true);
   const Encoding encoding = encode(*tokenizer, "Hello there", std::string_view("general kenobi"), 128);
-  EXPECT_EQ(encoding.tokens, (std::vector<std::string>{"[CLS]", "hello", "there", "[SEP]", "general", "ken", "##ob",
-                                                       "##i", "[SEP]"}));
+  EXPECT_EQ(encoding.tokens,
+            (std::vector<std::string>{"[CLS]", "hello", "there", "[SEP]", "general", "ken", "##ob", "##i", "[SEP]"}));
   EXPECT_EQ(encoding.ids, (std::vector<int32_t>{101, 7592, 2045, 102, 2236, 6358, 16429, 2072, 102}));
   EXPECT_EQ(encoding.type_ids, (std::vector<int32_t>{0, 0, 0, 0, 1, 1, 1, 1, 1}));
   EXPECT_EQ(encoding.offsets, (std::vector<std::pair<size_t, size_t>>{
@@ -369,7 +380,9 @@ TEST_F(SentencePiece, LowerCasesFromConfigAndSurvivesInvalidUtf8) {
     EXPECT_EQ(upper[i].begin, lower[i].begin);
     EXPECT_EQ(upper[i].end, lower[i].end);
   }
-  for (const std::string bad : {"a\xff" "b", "\xe4\xb8", "the \xc0\xaf rain", "\xed\xa0\x80"}) {
+  for (const std::string bad : {"a\xff"
+                                "b",
+                                "\xe4\xb8", "the \xc0\xaf rain", "\xed\xa0\x80"}) {
     expect_sane_offsets(tokenizer->tokenize(bad), bad);
   }
 }
@@ -415,7 +428,8 @@ TEST(TokenizeCli, ReportsBadLinesAndCarriesOn) {
 
 TEST(TokenizeCli, EncodesPairsWithTruncation) {
   TempDir dir;
-  write_file(dir.path() / "in.jsonl", R"({"text": "hello there", "b": "general kenobi"})" "\n");
+  write_file(dir.path() / "in.jsonl", R"({"text": "hello there", "b": "general kenobi"})"
+                                      "\n");
   const fs::path output = dir.path() / "out.jsonl";
   const std::string command = std::string(NSPBERT_CLI) + " tokenize --vocab " +
                               (kData / "vocab" / "en_vocab.txt").string() + " --pair-field b --max-length 7 --input " +

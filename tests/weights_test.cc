@@ -35,7 +35,8 @@ class TempDir {
   // The corruption sweeps write thousands of files: tmpfs keeps them fast where it exists.
   explicit TempDir(bool in_memory = false) {
     std::error_code error;
-    const fs::path base = in_memory && fs::is_directory("/dev/shm", error) ? fs::path("/dev/shm") : fs::temp_directory_path();
+    const fs::path base =
+        in_memory && fs::is_directory("/dev/shm", error) ? fs::path("/dev/shm") : fs::temp_directory_path();
     std::string pattern = (base / "nspbert-weights-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
@@ -92,7 +93,8 @@ std::string safetensors(const std::vector<StTensor>& tensors) {
   nlohmann::json header = {{"__metadata__", {{"format", "pt"}}}};
   std::string data;
   for (const StTensor& t : tensors) {
-    header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + t.bytes.size()}}};
+    header[t.name] = {
+        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + t.bytes.size()}}};
     data += t.bytes;
   }
   return raw_safetensors(header.dump(), data);
@@ -141,7 +143,8 @@ void expect_same_float(float actual, float expected, const std::string& what) {
   if (std::isnan(expected)) {
     EXPECT_TRUE(std::isnan(actual)) << what;
   } else {
-    EXPECT_EQ(std::bit_cast<uint32_t>(actual), std::bit_cast<uint32_t>(expected)) << what << ": " << actual << " vs " << expected;
+    EXPECT_EQ(std::bit_cast<uint32_t>(actual), std::bit_cast<uint32_t>(expected))
+        << what << ": " << actual << " vs " << expected;
   }
 }
 
@@ -228,13 +231,15 @@ TEST(SafetensorsReader, ReportsAbsentTensorAndShapeMismatch) {
 
 TEST(SafetensorsReader, RenamesLegacyGammaBeta) {
   TempDir dir;
-  write_file(dir / "model.safetensors",
-             safetensors({{"bert.embeddings.LayerNorm.gamma", "F32", {2}, bytes_of(std::vector<float>{1, 2})},
-                          {"bert.embeddings.LayerNorm.beta", "F32", {2}, bytes_of(std::vector<float>{3, 4})},
-                          {"cls.predictions.transform.LayerNorm.weight", "F32", {1}, bytes_of(std::vector<float>{5})}}));
+  write_file(
+      dir / "model.safetensors",
+      safetensors({{"bert.embeddings.LayerNorm.gamma", "F32", {2}, bytes_of(std::vector<float>{1, 2})},
+                   {"bert.embeddings.LayerNorm.beta", "F32", {2}, bytes_of(std::vector<float>{3, 4})},
+                   {"cls.predictions.transform.LayerNorm.weight", "F32", {1}, bytes_of(std::vector<float>{5})}}));
   const WeightStore store = WeightStore::open_dir(dir.path());
-  EXPECT_EQ(store.names(), (std::vector<std::string>{"bert.embeddings.LayerNorm.bias", "bert.embeddings.LayerNorm.weight",
-                                                     "cls.predictions.transform.LayerNorm.weight"}));
+  EXPECT_EQ(store.names(),
+            (std::vector<std::string>{"bert.embeddings.LayerNorm.bias", "bert.embeddings.LayerNorm.weight",
+                                      "cls.predictions.transform.LayerNorm.weight"}));
   EXPECT_EQ(store.find("bert.embeddings.LayerNorm.gamma"), nullptr);
   EXPECT_EQ(store.find("bert.embeddings.LayerNorm.weight")->name, "bert.embeddings.LayerNorm.weight");
   EXPECT_EQ(store.read_f32("bert.embeddings.LayerNorm.weight"), (std::vector<float>{1, 2}));
@@ -243,8 +248,9 @@ TEST(SafetensorsReader, RenamesLegacyGammaBeta) {
 
 TEST(SafetensorsReader, RejectsGammaNextToWeight) {
   TempDir dir;
-  write_file(dir / "model.safetensors", safetensors({{"x.LayerNorm.gamma", "F32", {1}, bytes_of(std::vector<float>{1})},
-                                                     {"x.LayerNorm.weight", "F32", {1}, bytes_of(std::vector<float>{1})}}));
+  write_file(dir / "model.safetensors",
+             safetensors({{"x.LayerNorm.gamma", "F32", {1}, bytes_of(std::vector<float>{1})},
+                          {"x.LayerNorm.weight", "F32", {1}, bytes_of(std::vector<float>{1})}}));
   expect_model_error([&] { WeightStore::open_dir(dir.path()); }, {"model.safetensors", "'x.LayerNorm.weight'"});
 }
 
@@ -267,41 +273,54 @@ std::vector<MalformedCase> malformed_safetensors() {
       {"non-JSON header", raw_safetensors("{\"a\": [1, 2"), {"not valid JSON"}},
       {"header not an object", raw_safetensors("[1, 2, 3]"), {"not a JSON object", "array"}},
       {"entry not an object", raw_safetensors(one("[1]")), {"'bert.pooler.dense.weight'", "not a JSON object"}},
-      {"unknown dtype", raw_safetensors(one(R"({"dtype":"Q4","shape":[4],"data_offsets":[0,16]})"), four_floats),
+      {"unknown dtype",
+       raw_safetensors(one(R"({"dtype":"Q4","shape":[4],"data_offsets":[0,16]})"), four_floats),
        {"'bert.pooler.dense.weight'", "dtype 'Q4'"}},
-      {"missing dtype", raw_safetensors(one(R"({"shape":[4],"data_offsets":[0,16]})"), four_floats),
+      {"missing dtype",
+       raw_safetensors(one(R"({"shape":[4],"data_offsets":[0,16]})"), four_floats),
        {"'bert.pooler.dense.weight'", "dtype"}},
-      {"negative shape", raw_safetensors(one(R"({"dtype":"F32","shape":[-4],"data_offsets":[0,16]})"), four_floats),
+      {"negative shape",
+       raw_safetensors(one(R"({"dtype":"F32","shape":[-4],"data_offsets":[0,16]})"), four_floats),
        {"'bert.pooler.dense.weight'", "[-4]", "non-negative integers"}},
-      {"non-integer shape", raw_safetensors(one(R"({"dtype":"F32","shape":[2.5],"data_offsets":[0,16]})"), four_floats),
+      {"non-integer shape",
+       raw_safetensors(one(R"({"dtype":"F32","shape":[2.5],"data_offsets":[0,16]})"), four_floats),
        {"'bert.pooler.dense.weight'", "non-negative integers"}},
-      {"shape not an array", raw_safetensors(one(R"({"dtype":"F32","shape":"4","data_offsets":[0,16]})"), four_floats),
+      {"shape not an array",
+       raw_safetensors(one(R"({"dtype":"F32","shape":"4","data_offsets":[0,16]})"), four_floats),
        {"'bert.pooler.dense.weight'", "shape"}},
       {"shape product overflows",
        raw_safetensors(one(R"({"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,16]})"), four_floats),
        {"'bert.pooler.dense.weight'", "more than 2^64"}},
-      {"offsets past the end", raw_safetensors(one(R"({"dtype":"F32","shape":[25],"data_offsets":[0,100]})"), four_floats),
+      {"offsets past the end",
+       raw_safetensors(one(R"({"dtype":"F32","shape":[25],"data_offsets":[0,100]})"), four_floats),
        {"'bert.pooler.dense.weight'", "data_offsets [0, 100] end past the data section (16 bytes)"}},
-      {"begin after end", raw_safetensors(one(R"({"dtype":"F32","shape":[1],"data_offsets":[12,8]})"), four_floats),
+      {"begin after end",
+       raw_safetensors(one(R"({"dtype":"F32","shape":[1],"data_offsets":[12,8]})"), four_floats),
        {"'bert.pooler.dense.weight'", "[12, 8]", "begin after end"}},
-      {"offsets not two integers", raw_safetensors(one(R"({"dtype":"F32","shape":[4],"data_offsets":[0]})"), four_floats),
+      {"offsets not two integers",
+       raw_safetensors(one(R"({"dtype":"F32","shape":[4],"data_offsets":[0]})"), four_floats),
        {"'bert.pooler.dense.weight'", "data_offsets"}},
-      {"negative offset", raw_safetensors(one(R"({"dtype":"F32","shape":[4],"data_offsets":[-4,12]})"), four_floats),
+      {"negative offset",
+       raw_safetensors(one(R"({"dtype":"F32","shape":[4],"data_offsets":[-4,12]})"), four_floats),
        {"'bert.pooler.dense.weight'", "data_offsets"}},
-      {"shape and byte size disagree", raw_safetensors(one(R"({"dtype":"F32","shape":[3],"data_offsets":[0,16]})"), four_floats),
+      {"shape and byte size disagree",
+       raw_safetensors(one(R"({"dtype":"F32","shape":[3],"data_offsets":[0,16]})"), four_floats),
        {"'bert.pooler.dense.weight'", "needs 12 bytes", "span 16"}},
-      {"dtype and byte size disagree", raw_safetensors(one(R"({"dtype":"F16","shape":[4],"data_offsets":[0,16]})"), four_floats),
+      {"dtype and byte size disagree",
+       raw_safetensors(one(R"({"dtype":"F16","shape":[4],"data_offsets":[0,16]})"), four_floats),
        {"'bert.pooler.dense.weight'", "needs 8 bytes"}},
       {"overlapping tensors",
        raw_safetensors(R"({"a.weight":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},)"
                        R"("bert.pooler.dense.weight":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
                        four_floats),
        {"'bert.pooler.dense.weight'", "overlap", "'a.weight'"}},
-      {"duplicate tensor", raw_safetensors(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-                                           R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                                           four_floats),
+      {"duplicate tensor",
+       raw_safetensors(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                       R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                       four_floats),
        {"'w'", "twice"}},
-      {"control characters in a name", raw_safetensors(R"({"bad\nname":{"dtype":"Q4","shape":[],"data_offsets":[0,0]}})"),
+      {"control characters in a name",
+       raw_safetensors(R"({"bad\nname":{"dtype":"Q4","shape":[],"data_offsets":[0,0]}})"),
        {"'bad\\x0aname'", "dtype 'Q4'"}},
       {"metadata not strings", raw_safetensors(R"({"__metadata__":{"format":3}})"), {"__metadata__", "'format'"}},
       {"metadata not an object", raw_safetensors(R"({"__metadata__":[1]})"), {"__metadata__"}},
@@ -342,7 +361,8 @@ TEST(WeightStoreOpenDir, ReportsMissingFolderAndMissingWeights) {
   write_file(dir / "config.json", "{}");
   expect_model_error([&] { WeightStore::open_dir(dir.path()); },
                      {dir.path().string(), "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"});
-  expect_model_error([&] { WeightStore::open_file(dir / "nothing.safetensors"); }, {"nothing.safetensors", "not found"});
+  expect_model_error([&] { WeightStore::open_file(dir / "nothing.safetensors"); },
+                     {"nothing.safetensors", "not found"});
 }
 
 TEST(WeightStoreOpenDir, PrefersSafetensorsOverPytorchBin) {
@@ -353,11 +373,13 @@ TEST(WeightStoreOpenDir, PrefersSafetensorsOverPytorchBin) {
 }
 
 void write_two_shards(const TempDir& dir) {
-  write_file(dir / "model-00001-of-00002.safetensors",
-             safetensors({{"bert.embeddings.word_embeddings.weight", "F32", {2, 2}, bytes_of(f32_ramp(4, 1, 0))},
-                          {"bert.embeddings.LayerNorm.gamma", "F16", {2}, bytes_of(std::vector<uint16_t>{0x3c00, 0x4000})}}));
-  write_file(dir / "model-00002-of-00002.safetensors",
-             safetensors({{"cls.seq_relationship.weight", "BF16", {2, 1}, bytes_of(std::vector<uint16_t>{0x3f80, 0xbf80})}}));
+  write_file(
+      dir / "model-00001-of-00002.safetensors",
+      safetensors({{"bert.embeddings.word_embeddings.weight", "F32", {2, 2}, bytes_of(f32_ramp(4, 1, 0))},
+                   {"bert.embeddings.LayerNorm.gamma", "F16", {2}, bytes_of(std::vector<uint16_t>{0x3c00, 0x4000})}}));
+  write_file(
+      dir / "model-00002-of-00002.safetensors",
+      safetensors({{"cls.seq_relationship.weight", "BF16", {2, 1}, bytes_of(std::vector<uint16_t>{0x3f80, 0xbf80})}}));
 }
 
 std::string index_json(const std::map<std::string, std::string>& weight_map) {
@@ -374,9 +396,9 @@ TEST(ShardedSafetensors, ReadsTwoShards) {
   write_two_shards(dir);
   write_file(dir / "model.safetensors.index.json", index_json(kTwoShardMap));
   const WeightStore store = WeightStore::open_dir(dir.path());
-  EXPECT_EQ(store.names(), (std::vector<std::string>{"bert.embeddings.LayerNorm.weight",
-                                                     "bert.embeddings.word_embeddings.weight",
-                                                     "cls.seq_relationship.weight"}));
+  EXPECT_EQ(store.names(),
+            (std::vector<std::string>{"bert.embeddings.LayerNorm.weight", "bert.embeddings.word_embeddings.weight",
+                                      "cls.seq_relationship.weight"}));
   EXPECT_EQ(store.files().size(), 2u);
   EXPECT_EQ(store.stored_dtypes(), "BF16+F16+F32");
   EXPECT_EQ(store.read_f32("bert.embeddings.word_embeddings.weight", {2, 2}), f32_ramp(4, 1, 0));
@@ -397,10 +419,12 @@ TEST(ShardedSafetensors, RejectsBrokenIndexes) {
     return index_json(map);
   };
   write_file(index, with("cls.seq_relationship.weight", "model-00003-of-00003.safetensors"));
-  expect_model_error(open, {index.string(), "'model-00003-of-00003.safetensors'", "'cls.seq_relationship.weight'", "missing"});
+  expect_model_error(
+      open, {index.string(), "'model-00003-of-00003.safetensors'", "'cls.seq_relationship.weight'", "missing"});
 
   write_file(index, with("cls.seq_relationship.bias", "model-00002-of-00002.safetensors"));
-  expect_model_error(open, {"model-00002-of-00002.safetensors", "'cls.seq_relationship.bias'", "missing from this shard"});
+  expect_model_error(open,
+                     {"model-00002-of-00002.safetensors", "'cls.seq_relationship.bias'", "missing from this shard"});
 
   write_file(index, with("cls.seq_relationship.weight", "../model-00002-of-00002.safetensors"));
   expect_model_error(open, {index.string(), "'cls.seq_relationship.weight'", "outside the model folder"});
@@ -436,13 +460,13 @@ const fs::path kTinyBin = kWeightData / "tiny_state_dict.bin";
 
 TEST(TorchBinReader, ReadsEveryTensorOfARealTorchSave) {
   const WeightStore store = WeightStore::open_file(kTinyBin);
-  EXPECT_EQ(store.names(), (std::vector<std::string>{
-                               "bert.embeddings.LayerNorm.bias", "bert.embeddings.LayerNorm.weight",
-                               "bert.embeddings.word_embeddings.weight", "bert.encoder.layer.0.attention.self.query.bias",
-                               "bert.encoder.layer.0.attention.self.query.weight", "bert.encoder.layer.0.output.dense.bias",
-                               "bert.encoder.layer.0.output.dense.weight", "bert.pooler.dense.weight",
-                               "cls.predictions.decoder.weight", "double.weight", "empty", "scalar", "special.bf16",
-                               "special.f16"}));
+  EXPECT_EQ(store.names(),
+            (std::vector<std::string>{
+                "bert.embeddings.LayerNorm.bias", "bert.embeddings.LayerNorm.weight",
+                "bert.embeddings.word_embeddings.weight", "bert.encoder.layer.0.attention.self.query.bias",
+                "bert.encoder.layer.0.attention.self.query.weight", "bert.encoder.layer.0.output.dense.bias",
+                "bert.encoder.layer.0.output.dense.weight", "bert.pooler.dense.weight",
+                "cls.predictions.decoder.weight", "double.weight", "empty", "scalar", "special.bf16", "special.f16"}));
   EXPECT_EQ(store.stored_dtypes(), "BF16+F16+F32");
 
   // The exact values make_torch_bin.py wrote.
@@ -450,7 +474,8 @@ TEST(TorchBinReader, ReadsEveryTensorOfARealTorchSave) {
   EXPECT_EQ(store.read_f32("bert.embeddings.word_embeddings.weight", {6, 4}), word);
   EXPECT_EQ(store.read_f32("cls.predictions.decoder.weight", {6, 4}), word);
   // Tied weights share one storage, and the store points into it rather than copying.
-  EXPECT_EQ(store.find("cls.predictions.decoder.weight")->data, store.find("bert.embeddings.word_embeddings.weight")->data);
+  EXPECT_EQ(store.find("cls.predictions.decoder.weight")->data,
+            store.find("bert.embeddings.word_embeddings.weight")->data);
   EXPECT_EQ(store.read_f32("bert.embeddings.LayerNorm.weight", {4}), f32_ramp(4, 0.25f, 1.0f));
   EXPECT_EQ(store.read_f32("bert.embeddings.LayerNorm.bias", {4}), f32_ramp(4, -0.5f, 0.0f));
   EXPECT_EQ(store.find("bert.encoder.layer.0.attention.self.query.weight")->dtype, DType::F16);
@@ -475,12 +500,15 @@ TEST(TorchBinReader, ReadsEveryTensorOfARealTorchSave) {
   EXPECT_TRUE(store.read_f32("empty").empty());
 
   const std::vector<float> f16 = store.read_f32("special.f16", {10});
-  const std::vector<float> f16_expected = {0.0f, -0.0f, 1.0f, -2.0f, 65504.0f, 0x1p-24f, 0x1p-14f, INFINITY, -INFINITY, NAN};
-  for (size_t i = 0; i < f16.size(); ++i) expect_same_float(f16[i], f16_expected[i], "special.f16[" + std::to_string(i) + "]");
+  const std::vector<float> f16_expected = {0.0f,     -0.0f,    1.0f,     -2.0f,     65504.0f,
+                                           0x1p-24f, 0x1p-14f, INFINITY, -INFINITY, NAN};
+  for (size_t i = 0; i < f16.size(); ++i)
+    expect_same_float(f16[i], f16_expected[i], "special.f16[" + std::to_string(i) + "]");
   const std::vector<float> bf16 = store.read_f32("special.bf16", {9});
-  const std::vector<float> bf16_expected = {0.0f, -0.0f, 1.0f, std::bit_cast<float>(0x7f7f0000u), 0x1p-133f, 0x1p-127f,
-                                            INFINITY, -INFINITY, NAN};
-  for (size_t i = 0; i < bf16.size(); ++i) expect_same_float(bf16[i], bf16_expected[i], "special.bf16[" + std::to_string(i) + "]");
+  const std::vector<float> bf16_expected = {
+      0.0f, -0.0f, 1.0f, std::bit_cast<float>(0x7f7f0000u), 0x1p-133f, 0x1p-127f, INFINITY, -INFINITY, NAN};
+  for (size_t i = 0; i < bf16.size(); ++i)
+    expect_same_float(bf16[i], bf16_expected[i], "special.bf16[" + std::to_string(i) + "]");
 
   EXPECT_FALSE(store.contains("bert.embeddings.position_ids"));
   expect_model_error([&] { store.read_f32("bert.embeddings.position_ids"); }, {"tiny_state_dict.bin", "I64"});
@@ -532,7 +560,9 @@ TEST(TorchBinReader, RejectsEmptyAndGarbageFiles) {
 TEST(TorchBinReader, NamesTheUnsupportedOpcode) {
   TempDir dir;
   std::string bytes = read_file(kTinyBin);
-  const size_t pickle = bytes.find("\x80\x02" "ccollections\nOrderedDict\n");
+  const size_t pickle = bytes.find(
+      "\x80\x02"
+      "ccollections\nOrderedDict\n");
   ASSERT_NE(pickle, std::string::npos);
   bytes[pickle + 2] = 'i';  // GLOBAL -> INST, which can construct arbitrary objects
   write_file(dir / "patched.bin", bytes);
@@ -576,8 +606,14 @@ TEST(TorchBinReader, CorruptedBytesNeverCrash) {
 class Pickle {
  public:
   Pickle() { bytes_ = "\x80\x02"; }
-  Pickle& op(char code) { bytes_ += code; return *this; }
-  Pickle& raw(const std::string& text) { bytes_ += text; return *this; }
+  Pickle& op(char code) {
+    bytes_ += code;
+    return *this;
+  }
+  Pickle& raw(const std::string& text) {
+    bytes_ += text;
+    return *this;
+  }
   Pickle& str(const std::string& text) {
     uint32_t length = static_cast<uint32_t>(text.size());
     bytes_ += 'X';
@@ -585,8 +621,15 @@ class Pickle {
     bytes_ += text;
     return *this;
   }
-  Pickle& int1(uint8_t value) { bytes_ += 'K'; bytes_ += static_cast<char>(value); return *this; }
-  Pickle& global(const std::string& module, const std::string& name) { bytes_ += "c" + module + "\n" + name + "\n"; return *this; }
+  Pickle& int1(uint8_t value) {
+    bytes_ += 'K';
+    bytes_ += static_cast<char>(value);
+    return *this;
+  }
+  Pickle& global(const std::string& module, const std::string& name) {
+    bytes_ += "c" + module + "\n" + name + "\n";
+    return *this;
+  }
   // _rebuild_tensor_v2(('storage', FloatStorage, key, 'cpu', numel), offset, (size,), (1,), False, OrderedDict())
   Pickle& tensor(const std::string& key, uint8_t numel, uint8_t offset, uint8_t size) {
     global("torch._utils", "_rebuild_tensor_v2").op('(');
@@ -603,7 +646,8 @@ class Pickle {
 
 weights::PickledStateDict unpickle(const Pickle& pickle) {
   const std::string& bytes = pickle.bytes();
-  return weights::unpickle_state_dict({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, "test.bin: data.pkl");
+  return weights::unpickle_state_dict({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()},
+                                      "test.bin: data.pkl");
 }
 
 TEST(StateDictPickle, ReadsAMinimalStateDict) {
@@ -649,7 +693,8 @@ TEST(StateDictPickle, RejectsStrayPrograms) {
   cases.push_back({"unset memo", Pickle().op('h').raw(std::string(1, '\x07')), "memo index 7"});
   cases.push_back({"evil global", Pickle().global("os", "system"), "unsupported pickle global 'os.system'"});
   cases.push_back({"non-string key", Pickle().op('}').int1(1).tensor("0", 1, 0, 1).op('s').op('.'), "key is a int"});
-  cases.push_back({"self insertion", Pickle().op(']').op('q').raw(std::string(1, '\0')).op('h').raw(std::string(1, '\0')).op('a'),
+  cases.push_back({"self insertion",
+                   Pickle().op(']').op('q').raw(std::string(1, '\0')).op('h').raw(std::string(1, '\0')).op('a'),
                    "inside itself"});
   Pickle deep;
   deep.op('N');
@@ -660,9 +705,28 @@ TEST(StateDictPickle, RejectsStrayPrograms) {
   cases.push_back({"mutation after nesting", frozen, "already stored elsewhere"});
   cases.push_back({"view past storage", Pickle().op('}').str("w").tensor("0", 4, 2, 6).op('s').op('.'), ""});
   cases.push_back({"negative offset",
-                   Pickle().op('}').str("w").global("torch._utils", "_rebuild_tensor_v2").op('(')
-                       .op('(').str("storage").global("torch", "FloatStorage").str("0").str("cpu").int1(4).op('t').op('Q')
-                       .raw(std::string("\x8a\x01\xff", 3)).int1(1).op('\x85').int1(1).op('\x85').op('\x89').op('}').op('t').op('R'),
+                   Pickle()
+                       .op('}')
+                       .str("w")
+                       .global("torch._utils", "_rebuild_tensor_v2")
+                       .op('(')
+                       .op('(')
+                       .str("storage")
+                       .global("torch", "FloatStorage")
+                       .str("0")
+                       .str("cpu")
+                       .int1(4)
+                       .op('t')
+                       .op('Q')
+                       .raw(std::string("\x8a\x01\xff", 3))
+                       .int1(1)
+                       .op('\x85')
+                       .int1(1)
+                       .op('\x85')
+                       .op('\x89')
+                       .op('}')
+                       .op('t')
+                       .op('R'),
                    "storage offset"});
   for (const Case& c : cases) {
     SCOPED_TRACE(c.label);
@@ -705,7 +769,8 @@ std::string make_zip(const std::vector<ZipMember>& members, bool zip64) {
       put64(extra, size), put64(extra, size), put64(extra, offset);
     }
     put32(central, 0x02014b50);
-    put16(central, 45), put16(central, 45), put16(central, 0), put16(central, m.method), put16(central, 0), put16(central, 0);
+    put16(central, 45), put16(central, 45), put16(central, 0), put16(central, m.method), put16(central, 0),
+        put16(central, 0);
     put32(central, 0);
     put32(central, zip64 ? 0xffffffffu : size), put32(central, zip64 ? 0xffffffffu : size);
     put16(central, static_cast<uint16_t>(m.name.size())), put16(central, static_cast<uint16_t>(extra.size()));
@@ -716,7 +781,8 @@ std::string make_zip(const std::vector<ZipMember>& members, bool zip64) {
   const auto central_offset = static_cast<uint32_t>(out.size());
   out += central;
   put32(out, 0x06054b50);
-  put16(out, 0), put16(out, 0), put16(out, static_cast<uint16_t>(members.size())), put16(out, static_cast<uint16_t>(members.size()));
+  put16(out, 0), put16(out, 0), put16(out, static_cast<uint16_t>(members.size())),
+      put16(out, static_cast<uint16_t>(members.size()));
   put32(out, static_cast<uint32_t>(central.size())), put32(out, central_offset), put16(out, 0);
   return out;
 }
@@ -868,7 +934,8 @@ TEST(ConvertCommand, ConvertsShardedFolderToOneDtype) {
   write_file(dir / "model.safetensors.index.json", index_json(kTwoShardMap));
   const fs::path out = dir / "out" / "merged.safetensors";
   fs::create_directories(out.parent_path());
-  const CliResult result = run_cli("convert --model " + dir.path().string() + " --output " + out.string() + " --dtype bf16", dir);
+  const CliResult result =
+      run_cli("convert --model " + dir.path().string() + " --output " + out.string() + " --dtype bf16", dir);
   ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
   const WeightStore merged = WeightStore::open_file(out);
   EXPECT_EQ(merged.stored_dtypes(), "BF16");
@@ -877,17 +944,20 @@ TEST(ConvertCommand, ConvertsShardedFolderToOneDtype) {
   EXPECT_EQ(merged.read_f32("bert.embeddings.LayerNorm.weight"), (std::vector<float>{1, 2}));
 
   const fs::path f32 = dir / "out" / "f32.safetensors";
-  ASSERT_EQ(run_cli("convert --model " + out.string() + " --output " + f32.string() + " --dtype f32", dir).exit_code, 0);
+  ASSERT_EQ(run_cli("convert --model " + out.string() + " --output " + f32.string() + " --dtype f32", dir).exit_code,
+            0);
   expect_same_tensors(merged, WeightStore::open_file(f32), /*same_dtypes=*/false);
   EXPECT_EQ(WeightStore::open_file(f32).stored_dtypes(), "F32");
 }
 
 TEST(ConvertCommand, ReportsUsageAndModelErrors) {
   TempDir dir;
-  const CliResult bad_dtype = run_cli("convert --model " + kTinyBin.string() + " --output " + (dir / "x").string() + " --dtype f64", dir);
+  const CliResult bad_dtype =
+      run_cli("convert --model " + kTinyBin.string() + " --output " + (dir / "x").string() + " --dtype f64", dir);
   EXPECT_EQ(bad_dtype.exit_code, 2) << bad_dtype.stderr_text;
 
-  const CliResult missing = run_cli("convert --model " + (dir / "absent").string() + " --output " + (dir / "x").string(), dir);
+  const CliResult missing =
+      run_cli("convert --model " + (dir / "absent").string() + " --output " + (dir / "x").string(), dir);
   EXPECT_EQ(missing.exit_code, 3);
   EXPECT_NE(missing.stderr_text.find("absent"), std::string::npos) << missing.stderr_text;
   EXPECT_EQ(std::count(missing.stderr_text.begin(), missing.stderr_text.end(), '\n'), 1) << missing.stderr_text;

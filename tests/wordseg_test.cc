@@ -6,8 +6,8 @@
 #include <sys/wait.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -206,8 +206,8 @@ class WordFolder : public test_support::ScratchDirTest {
   }
   CliResult run(const std::string& args) const {
     const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string command = std::string(NSPBERT_CLI) + " " + args + " >" + quote(out.string()) + " 2>" +
-                                quote(err.string());
+    const std::string command =
+        std::string(NSPBERT_CLI) + " " + args + " >" + quote(out.string()) + " 2>" + quote(err.string());
     const int status = std::system(command.c_str());
     return CliResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
   }
@@ -248,12 +248,15 @@ TEST_F(WordFolder, WithoutADictionaryAnywhereTheErrorNamesTheThreePlaces) {
 TEST_F(WordFolder, TokenizeCliWorksWithoutWeightsAndReportsDictionaryErrors) {
   const fs::path dir = folder({{"tokenizer_class", "RoFormerTokenizer"}, {"do_lower_case", true}}, json::object());
   write_file(dir_ / "in.jsonl", "{\"text\": \"南京市长江大桥\"}\n");
-  const CliResult ok = run("tokenize --model " + quote(dir.string()) + " --input " + quote((dir_ / "in.jsonl").string()));
+  const CliResult ok =
+      run("tokenize --model " + quote(dir.string()) + " --input " + quote((dir_ / "in.jsonl").string()));
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_EQ(json::parse(ok.out)["tokens"], json({"南京市", "长江大桥"}));
-  const std::vector<std::pair<std::string, std::string>> broken = {
-      {"missing", ""}, {"no_freq.txt", "南京\n"}, {"word_freq.txt", "南京 many\n"}, {"empty.txt", ""},
-      {"bad_utf8.txt", "南京 3\n\xc3\x28 1\n"}};
+  const std::vector<std::pair<std::string, std::string>> broken = {{"missing", ""},
+                                                                   {"no_freq.txt", "南京\n"},
+                                                                   {"word_freq.txt", "南京 many\n"},
+                                                                   {"empty.txt", ""},
+                                                                   {"bad_utf8.txt", "南京 3\n\xc3\x28 1\n"}};
   for (const auto& [name, text] : broken) {
     if (name != "missing") write_file(dir_ / name, text);
     const CliResult r = run("tokenize --model " + quote(dir.string()) + " --jieba-dict " +

@@ -1,9 +1,7 @@
 // classify, score and eval through the built nspbert binary: the NSP fixtures reproduced end to end
 // (the project's copy of conformance.py --only nsp), every FewCLUE task type on the samples in
 // tests/data/fewclue, thresholds, resume, and every error path.
-#include "tests/cli_test_support.h"
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,9 +11,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
+#include "tests/cli_test_support.h"
 
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -35,7 +34,6 @@ using nspbert::test_support::write_file;
 class ZeroShotCli : public nspbert::test_support::ScratchDirTest {
  protected:
   fs::path path(const std::string& name) const { return dir_ / name; }
-
 };
 
 std::vector<json> jsonl(const std::string& text) {
@@ -103,8 +101,9 @@ TEST_F(ZeroShotCli, AlbertInspectsAsAlbertAndClassifiesWithItsSopHead) {
   EXPECT_EQ(j["hidden_size"], 32);
   EXPECT_EQ(j["heads"], json::parse(R"(["pooler", "nsp", "mlm"])"));
   EXPECT_EQ(j["unused_tensors"], json::array());
-  const CliResult r = run_cli(dir_, "classify --model " + quote(albert) + " --template '这是一则{label}新闻' --labels 体育,财经 "
-                          "--format json 梅西超越贝利成为南美射手王");
+  const CliResult r = run_cli(dir_, "classify --model " + quote(albert) +
+                                        " --template '这是一则{label}新闻' --labels 体育,财经 "
+                                        "--format json 梅西超越贝利成为南美射手王");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json got = json::parse(r.out);
   ASSERT_EQ(got.size(), 1u);
@@ -116,7 +115,8 @@ TEST_F(ZeroShotCli, AlbertInspectsAsAlbertAndClassifiesWithItsSopHead) {
 }
 
 TEST_F(ZeroShotCli, ClassifyReadsJsonlFromStdinOrAFileKeepingIdsAndOrder) {
-  const std::string input = "{\"id\": \"a\", \"text\": \"梅西超越贝利成为南美射手王\"}\n\n{\"text\": \"股市大涨\", \"id\": 7}\n";
+  const std::string input =
+      "{\"id\": \"a\", \"text\": \"梅西超越贝利成为南美射手王\"}\n\n{\"text\": \"股市大涨\", \"id\": 7}\n";
   const std::string args = "classify --model " + quote(kZh) + " --template '这是一则{label}新闻' --labels 体育,财经";
   const CliResult from_stdin = run_cli(dir_, args, input);
   ASSERT_EQ(from_stdin.exit_code, 0) << from_stdin.err;
@@ -129,8 +129,8 @@ TEST_F(ZeroShotCli, ClassifyReadsJsonlFromStdinOrAFileKeepingIdsAndOrder) {
   write_file(path("in.jsonl"), input);
   const CliResult from_file = run_cli(dir_, args + " --input " + quote(path("in.jsonl").string()));
   EXPECT_EQ(from_file.out, from_stdin.out);
-  const CliResult to_file = run_cli(dir_, args + " --input " + quote(path("in.jsonl").string()) + " --output " +
-                                quote(path("out.jsonl").string()));
+  const CliResult to_file = run_cli(
+      dir_, args + " --input " + quote(path("in.jsonl").string()) + " --output " + quote(path("out.jsonl").string()));
   EXPECT_EQ(to_file.exit_code, 0);
   EXPECT_EQ(to_file.out, "");
   EXPECT_EQ(slurp(path("out.jsonl")), from_stdin.out);
@@ -138,7 +138,8 @@ TEST_F(ZeroShotCli, ClassifyReadsJsonlFromStdinOrAFileKeepingIdsAndOrder) {
 }
 
 TEST_F(ZeroShotCli, ClassifyTopKNormalizeTableAndLabelsFile) {
-  const std::string base = "classify --model " + quote(kZh) + " --template '这是一则{label}新闻' --labels 体育,财经,娱乐 ";
+  const std::string base =
+      "classify --model " + quote(kZh) + " --template '这是一则{label}新闻' --labels 体育,财经,娱乐 ";
   const CliResult top = run_cli(dir_, base + "--top-k 1 --normalize 梅西超越贝利成为南美射手王");
   ASSERT_EQ(top.exit_code, 0) << top.err;
   const json one = json::parse(top.out);
@@ -164,17 +165,20 @@ TEST_F(ZeroShotCli, ClassifyTopKNormalizeTableAndLabelsFile) {
   EXPECT_NE(row1.find("梅西超越贝利"), std::string::npos);
   EXPECT_NE(row2.find("股市大涨"), std::string::npos);
 
-  const CliResult file = run_cli(dir_, "classify --model " + quote(kZh) + " --template '这是一篇{label}类论文' --labels-file " +
-                             quote((kData / "fewclue/csldcp_labels.txt").string()) + " 一种新的材料制备方法");
+  const CliResult file =
+      run_cli(dir_, "classify --model " + quote(kZh) + " --template '这是一篇{label}类论文' --labels-file " +
+                        quote((kData / "fewclue/csldcp_labels.txt").string()) + " 一种新的材料制备方法");
   ASSERT_EQ(file.exit_code, 0) << file.err;
   EXPECT_EQ(json::parse(file.out)["scores"].size(), 67u);
 }
 
 TEST_F(ZeroShotCli, ClassifyCombinesTemplatesCalibratesAndScoresWithTheMlmHead) {
   const std::string text = "梅西超越贝利成为南美射手王";
-  const CliResult two = run_cli(dir_, "classify --model " + quote(kZh) +
-                            " --template '这是一则{label}新闻' --template '{label}' --combine logsumexp --calibrate "
-                            "--labels 体育,财经 " + text);
+  const CliResult two =
+      run_cli(dir_, "classify --model " + quote(kZh) +
+                        " --template '这是一则{label}新闻' --template '{label}' --combine logsumexp --calibrate "
+                        "--labels 体育,财经 " +
+                        text);
   ASSERT_EQ(two.exit_code, 0) << two.err;
   const json j = json::parse(two.out);
   for (const json& s : j["scores"]) {
@@ -186,7 +190,8 @@ TEST_F(ZeroShotCli, ClassifyCombinesTemplatesCalibratesAndScoresWithTheMlmHead) 
     EXPECT_NE(s["score"].get<double>(), std::log(mean_p));  // calibrated
   }
   const std::string v2 = (kData / "fixtures/models/roformer-v2-zh-tiny").string();
-  const CliResult mlm = run_cli(dir_, "classify --model " + quote(v2) + " --scorer mlm --template '东西很{label}' --labels 好,差,一般 " + text);
+  const CliResult mlm = run_cli(
+      dir_, "classify --model " + quote(v2) + " --scorer mlm --template '东西很{label}' --labels 好,差,一般 " + text);
   ASSERT_EQ(mlm.exit_code, 0) << mlm.err;
   const json m = json::parse(mlm.out);
   ASSERT_EQ(m["scores"].size(), 3u);
@@ -194,7 +199,8 @@ TEST_F(ZeroShotCli, ClassifyCombinesTemplatesCalibratesAndScoresWithTheMlmHead) 
     EXPECT_LT(s["log_prob"].get<double>(), 0.0);
     EXPECT_FALSE(s.contains("prob_is_next"));
   }
-  const CliResult no_nsp = run_cli(dir_, "classify --model " + quote(v2) + " --template '东西很{label}' --labels 好,差 " + text);
+  const CliResult no_nsp =
+      run_cli(dir_, "classify --model " + quote(v2) + " --template '东西很{label}' --labels 好,差 " + text);
   EXPECT_EQ(no_nsp.exit_code, 3);
   EXPECT_NE(no_nsp.err.find("no NSP head"), std::string::npos) << no_nsp.err;
   EXPECT_TRUE(one_error_line(no_nsp)) << no_nsp.err;
@@ -204,7 +210,8 @@ TEST_F(ZeroShotCli, ScoreAndEvalRunOnEveryFewclueSample) {
   for (const std::string name : {"eprstmt", "tnews", "csldcp", "iflytek", "ocnli", "bustm", "csl", "cluewsc", "chid"}) {
     SCOPED_TRACE(name);
     const auto input = read_jsonl(kData / "fewclue" / (name + ".jsonl"));
-    const CliResult score = run_cli(dir_, "score --model " + quote(kZh) + " --task " + task(name) + " --input " + sample(name));
+    const CliResult score =
+        run_cli(dir_, "score --model " + quote(kZh) + " --task " + task(name) + " --input " + sample(name));
     ASSERT_EQ(score.exit_code, 0) << score.err;
     const auto rows = jsonl(score.out);
     ASSERT_EQ(rows.size(), input.size());
@@ -218,7 +225,8 @@ TEST_F(ZeroShotCli, ScoreAndEvalRunOnEveryFewclueSample) {
         EXPECT_EQ(rows[i]["word"], input[i]["candidates"][rows[i]["label"].get<size_t>()]);
       }
     }
-    const CliResult eval = run_cli(dir_, "eval --format json --model " + quote(kZh) + " --task " + task(name) + " --input " + sample(name));
+    const CliResult eval = run_cli(
+        dir_, "eval --format json --model " + quote(kZh) + " --task " + task(name) + " --input " + sample(name));
     ASSERT_EQ(eval.exit_code, 0) << eval.err;
     const json report = json::parse(eval.out);
     EXPECT_EQ(report["evaluated"], input.size());
@@ -239,7 +247,8 @@ TEST_F(ZeroShotCli, ScoreAndEvalRunOnEveryFewclueSample) {
     int64_t agree = 0;
     for (const json& r : rows) agree += r["label"] == r["gold"];
     EXPECT_EQ(agree, diagonal);
-    const CliResult table = run_cli(dir_, "eval --model " + quote(kZh) + " --task " + task(name) + " --input " + sample(name));
+    const CliResult table =
+        run_cli(dir_, "eval --model " + quote(kZh) + " --task " + task(name) + " --input " + sample(name));
     ASSERT_EQ(table.exit_code, 0) << table.err;
     EXPECT_NE(table.out.find("accuracy"), std::string::npos);
     EXPECT_NE(table.out.find("macro-F1"), std::string::npos);
@@ -249,9 +258,11 @@ TEST_F(ZeroShotCli, ScoreAndEvalRunOnEveryFewclueSample) {
 
 TEST_F(ZeroShotCli, EnglishSpecsRunOnTheEnglishModel) {
   const std::string en = (kData / "fixtures/models/bert-en-tiny").string();
-  write_file(path("sst2.jsonl"), "{\"idx\": 0, \"sentence\": \"a gorgeous, witty film\", \"label\": 1}\n"
-                                 "{\"idx\": 1, \"sentence\": \"dull and lifeless\", \"label\": 0}\n");
-  write_file(path("agnews.jsonl"), "{\"id\": 3, \"text\": \"Stocks rallied as the central bank held rates.\", \"label\": 2}\n");
+  write_file(path("sst2.jsonl"),
+             "{\"idx\": 0, \"sentence\": \"a gorgeous, witty film\", \"label\": 1}\n"
+             "{\"idx\": 1, \"sentence\": \"dull and lifeless\", \"label\": 0}\n");
+  write_file(path("agnews.jsonl"),
+             "{\"id\": 3, \"text\": \"Stocks rallied as the central bank held rates.\", \"label\": 2}\n");
   for (const std::string name : {"sst2", "imdb", "agnews"}) {
     const std::string input = quote(path((name == "agnews" ? "agnews" : "sst2") + std::string(".jsonl")).string());
     const std::string spec = task(name);
@@ -280,7 +291,7 @@ TEST_F(ZeroShotCli, SamplesContrastFitsSavesAndReusesThresholds) {
   const auto rows = jsonl(reuse.out);
   for (const json& r : rows) {
     const double gap = r["logit_gap"];
-    const std::string want = gap < th["cuts"][0].get<double>() ? "contradiction"
+    const std::string want = gap < th["cuts"][0].get<double>()   ? "contradiction"
                              : gap < th["cuts"][1].get<double>() ? "neutral"
                                                                  : "entailment";
     EXPECT_EQ(r["label"], want);
@@ -288,20 +299,21 @@ TEST_F(ZeroShotCli, SamplesContrastFitsSavesAndReusesThresholds) {
   }
   // Fitted on the same lines: the saved accuracy is the accuracy of these predictions.
   EXPECT_NEAR(th["accuracy"].get<double>(), static_cast<double>(correct) / rows.size(), 1e-12);
-  const CliResult eval = run_cli(dir_, "eval --format json --model " + quote(kZh) + " --task " + task("ocnli") + " --input " +
-                             sample("ocnli") + " --thresholds " + quote(saved));
+  const CliResult eval = run_cli(dir_, "eval --format json --model " + quote(kZh) + " --task " + task("ocnli") +
+                                           " --input " + sample("ocnli") + " --thresholds " + quote(saved));
   ASSERT_EQ(eval.exit_code, 0) << eval.err;
   EXPECT_EQ(json::parse(eval.out)["labelling"], "thresholds");
   EXPECT_NEAR(json::parse(eval.out)["accuracy"].get<double>(), th["accuracy"].get<double>(), 1e-12);
 }
 
 TEST_F(ZeroShotCli, SamplesContrastWithoutThresholdsCutsEqualSizeBins) {
-  const CliResult r = run_cli(dir_, "score --model " + quote(kZh) + " --task " + task("ocnli") + " --input " + sample("ocnli") +
-                          " --chunk-size 3");
+  const CliResult r = run_cli(dir_, "score --model " + quote(kZh) + " --task " + task("ocnli") + " --input " +
+                                        sample("ocnli") + " --chunk-size 3");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto rows = jsonl(r.out);
   ASSERT_EQ(rows.size(), 20u);
-  std::stable_sort(rows.begin(), rows.end(), [](const json& a, const json& b) { return a["logit_gap"] < b["logit_gap"]; });
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const json& a, const json& b) { return a["logit_gap"] < b["logit_gap"]; });
   // rank r of 20 goes to floor(3r/20): 7 contradiction, 7 neutral, 6 entailment, rising with the score.
   for (size_t i = 0; i < rows.size(); ++i) {
     const char* want = i < 7 ? "contradiction" : i < 14 ? "neutral" : "entailment";
@@ -353,7 +365,8 @@ TEST_F(ZeroShotCli, BadLinesBecomeErrorLinesAndTheRunGoesOn) {
       "[\"an array\"]\n"
       "{\"body\": \"no text field\"}\n"
       "{\"text\": \"股市大涨\"}\n";
-  const CliResult r = run_cli(dir_, "classify --model " + quote(kZh) + " --template '这是一则{label}新闻' --labels 体育,财经", input);
+  const CliResult r =
+      run_cli(dir_, "classify --model " + quote(kZh) + " --template '这是一则{label}新闻' --labels 体育,财经", input);
   EXPECT_EQ(r.exit_code, 1);
   const auto rows = jsonl(r.out);
   ASSERT_EQ(rows.size(), 6u);
@@ -370,9 +383,9 @@ TEST_F(ZeroShotCli, BadLinesBecomeErrorLinesAndTheRunGoesOn) {
 
   // In eval, a gold label the task does not know fails that line only.
   const CliResult eval = run_cli(dir_, "eval --format json --model " + quote(kZh) + " --task " + task("eprstmt"),
-                             "{\"id\": 1, \"sentence\": \"很好\", \"label\": \"Positive\"}\n"
-                             "{\"id\": 2, \"sentence\": \"一般\", \"label\": \"Neutral\"}\n"
-                             "{\"id\": 3, \"sentence\": \"一般\"}\n");
+                                 "{\"id\": 1, \"sentence\": \"很好\", \"label\": \"Positive\"}\n"
+                                 "{\"id\": 2, \"sentence\": \"一般\", \"label\": \"Neutral\"}\n"
+                                 "{\"id\": 3, \"sentence\": \"一般\"}\n");
   EXPECT_EQ(eval.exit_code, 1);
   const json report = json::parse(eval.out);
   EXPECT_EQ(report["evaluated"], 1);
@@ -400,8 +413,10 @@ TEST_F(ZeroShotCli, ErrorPathsExitWithOneLineNamingTheProblem) {
       {"classify" + zh + " --template '{label}' x", 2, "no labels"},
       {"classify" + zh + " --template '{label}' --labels 'a,,b' x", 2, "empty"},
       {"classify" + zh + " --template '{label}' --labels a,a x", 2, "twice"},
-      {"classify --model " + quote(path("no_such_model").string()) + " --template '{label}' --labels a,b x", 3, "no_such_model"},
-      {"classify" + zh + " --template '{label}' --labels-file " + quote(path("missing.txt").string()) + " x", 3, "missing.txt"},
+      {"classify --model " + quote(path("no_such_model").string()) + " --template '{label}' --labels a,b x", 3,
+       "no_such_model"},
+      {"classify" + zh + " --template '{label}' --labels-file " + quote(path("missing.txt").string()) + " x", 3,
+       "missing.txt"},
       {classify + "--format json --resume --output " + quote(path("o.json").string()) + " x", 2, "--resume"},
       {classify + "--resume x", 2, "--output"},
       {classify + "--max-length 1000 x", 2, "position table"},
@@ -409,11 +424,14 @@ TEST_F(ZeroShotCli, ErrorPathsExitWithOneLineNamingTheProblem) {
       {classify + "--input " + quote(path("absent.jsonl").string()), 3, "absent.jsonl"},
       {"score" + zh + " --task " + quote(path("unknown_field.json").string()), 3, "unknown field 'colour'"},
       {"score" + zh + " --task " + quote(path("no_task.json").string()), 3, "no_task.json"},
-      {"score" + zh + " --task " + task("ocnli") + " --thresholds " + quote(path("missing_th.json").string()), 3, "missing_th.json"},
+      {"score" + zh + " --task " + task("ocnli") + " --thresholds " + quote(path("missing_th.json").string()), 3,
+       "missing_th.json"},
       {"score" + zh + " --task " + task("ocnli") + " --input " + sample("ocnli") + " --thresholds " +
-           quote(path("bustm_th.json").string()), 3, "labels"},
+           quote(path("bustm_th.json").string()),
+       3, "labels"},
       {"score" + zh + " --task " + task("eprstmt") + " --fit-on " + sample("eprstmt"), 2, "candidates-contrast"},
-      {"score" + zh + " --task " + task("ocnli") + " --output " + quote(path("o.jsonl").string()) + " --resume", 2, "--thresholds"},
+      {"score" + zh + " --task " + task("ocnli") + " --output " + quote(path("o.jsonl").string()) + " --resume", 2,
+       "--thresholds"},
       {"score" + zh + " --task " + task("ocnli") + " --calibrate", 2, "calibration"},
       {"score" + zh + " --task " + task("ocnli") + " --template '{label}'", 2, "samples-contrast"},
       {"score" + zh + " --task " + task("ocnli") + " --top-k 1", 2, "--top-k"},

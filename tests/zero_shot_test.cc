@@ -2,21 +2,19 @@
 // task specs, streams, and the scorers against the fixtures or explicit encoder calls built here
 // by hand (the truncation rule, the soft positions, the [MASK] slots written out in the test).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
-#include <unistd.h>
-
-#include <nlohmann/json.hpp>
-
 #include "engine/error.h"
-#include "models/model.h"
 #include "engine/io/jsonl_stream.h"
+#include "models/model.h"
 #include "models/zero_shot/label_scores.h"
 #include "models/zero_shot/metrics.h"
 #include "models/zero_shot/mlm_scorer.h"
@@ -408,13 +406,15 @@ TEST(ZeroShotNsp, TruncationFollowsTheReferenceRuleInBothPositions) {
   const std::vector<std::string> labels{"体育", "财经"};
   for (size_t maxlen : {8u, 13u, 20u, 128u})
     for (PromptPosition position : {PromptPosition::Prefix, PromptPosition::Suffix}) {
-      const NspCandidatesScorer scorer(*m.encoder, *m.tokenizer, {"这是一则{label}新闻"}, labels, settings(maxlen, position));
+      const NspCandidatesScorer scorer(*m.encoder, *m.tokenizer, {"这是一则{label}新闻"}, labels,
+                                       settings(maxlen, position));
       const auto got = scorer.score({text});
       for (size_t k = 0; k < labels.size(); ++k) {
         const std::string prompt = "这是一则" + labels[k] + "新闻";
         std::vector<int32_t> types;
-        const auto ids = position == PromptPosition::Prefix ? reference_pair_ids(*m.tokenizer, prompt, text, maxlen, types)
-                                                            : reference_pair_ids(*m.tokenizer, text, prompt, maxlen, types);
+        const auto ids = position == PromptPosition::Prefix
+                             ? reference_pair_ids(*m.tokenizer, prompt, text, maxlen, types)
+                             : reference_pair_ids(*m.tokenizer, text, prompt, maxlen, types);
         ASSERT_LE(ids.size(), maxlen);
         EXPECT_NEAR(got[0][k].logit_gap, forward_gap(*m.encoder, ids, types), 1e-4) << "maxlen " << maxlen;
       }
@@ -466,8 +466,9 @@ TEST(ZeroShotNsp, SeveralTemplatesAndCalibrationCombineTheSingleTemplateScores) 
 TEST(ZeroShotNsp, SamplesContrastScoresEachPairAsTheReferenceBuildsIt) {
   const Model& m = zh_model();
   const NspPairScorer scorer(*m.encoder, *m.tokenizer, settings(24));
-  const std::vector<std::pair<std::string, std::string>> pairs{{"村里只有一个土地庙", "村里还有一个土地庙,里面也装饰得十分气派"},
-                                                               {"有时候我就有点难过", "话说有时候我就有点难过"}};
+  const std::vector<std::pair<std::string, std::string>> pairs{
+      {"村里只有一个土地庙", "村里还有一个土地庙,里面也装饰得十分气派"},
+      {"有时候我就有点难过", "话说有时候我就有点难过"}};
   const auto got = scorer.score(pairs);
   for (size_t i = 0; i < pairs.size(); ++i) {
     std::vector<int32_t> types;
@@ -519,7 +520,8 @@ TEST(ZeroShotCloze, SoftPositionsPutTheCandidateWhereTheBlankWas) {
   ASSERT_EQ(got[0].size(), 2u);
   EXPECT_NEAR(got[0][0].logit_gap, forward_gap(*m.encoder, s.ids, s.type_ids, s.position_ids), 1e-4);
   const NspClozeScorer plain(*m.encoder, tok, {"{label}"}, false, settings(128));
-  EXPECT_GT(std::abs(plain.score({ClozeItem{left_text, right_text, {"雪中"}}})[0][0].logit_gap - got[0][0].logit_gap), 1e-6);
+  EXPECT_GT(std::abs(plain.score({ClozeItem{left_text, right_text, {"雪中"}}})[0][0].logit_gap - got[0][0].logit_gap),
+            1e-6);
 }
 
 TEST(ZeroShotMlm, LabelScoresAreMeanLogProbsOfTheirTokensInTheMaskSlots) {
@@ -587,7 +589,8 @@ TEST(ZeroShotRunner, LinesThatCannotBeReadFailAloneAndTheRestAreScored) {
       "\n");
   JsonlReader reader(in, "mem");
   std::vector<LineResult> results;
-  const StreamSummary summary = score_stream(runner, reader, 2, nullptr, [&](const LineResult& r) { results.push_back(r); });
+  const StreamSummary summary =
+      score_stream(runner, reader, 2, nullptr, [&](const LineResult& r) { results.push_back(r); });
   ASSERT_EQ(results.size(), 5u);
   EXPECT_EQ(summary.failed, 3);
   EXPECT_TRUE(results[0].error.empty());

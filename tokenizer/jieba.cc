@@ -7,10 +7,10 @@
 #include <bit>
 #include <cerrno>
 #include <cmath>
-#include <new>
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <new>
 #include <optional>
 
 #include "engine/error.h"
@@ -148,7 +148,8 @@ template <typename T>
 T* HugePageAllocator<T>::allocate(size_t n) {
   constexpr size_t kHugePage = size_t{2} << 20;
   const size_t bytes = n * sizeof(T);
-  void* memory = bytes < kHugePage ? std::malloc(bytes) : std::aligned_alloc(kHugePage, (bytes + kHugePage - 1) / kHugePage * kHugePage);
+  void* memory = bytes < kHugePage ? std::malloc(bytes)
+                                   : std::aligned_alloc(kHugePage, (bytes + kHugePage - 1) / kHugePage * kHugePage);
   if (memory == nullptr) throw std::bad_alloc();
   if (bytes >= kHugePage) madvise(memory, bytes, MADV_HUGEPAGE);  // advice only: no error to handle
   return static_cast<T*>(memory);

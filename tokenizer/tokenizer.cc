@@ -2,8 +2,8 @@
 
 #include <fstream>
 #include <iterator>
-#include <string>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "engine/error.h"
 #include "engine/json_depth.h"
@@ -124,8 +124,9 @@ std::shared_ptr<const JiebaDictionary> find_jieba_dictionary(const fs::path& dir
   }
   fail_model("model folder " + dir.string() +
              " has a word-level RoFormer vocabulary, which needs jieba's dictionary, and none was found "
-             "(looked for --jieba-dict FILE, " + (dir / "jieba_dict.txt").string() + ", " +
-             options.system_jieba_dict.string() + " from the python3-jieba package)");
+             "(looked for --jieba-dict FILE, " +
+             (dir / "jieba_dict.txt").string() + ", " + options.system_jieba_dict.string() +
+             " from the python3-jieba package)");
 }
 
 std::optional<json> read_optional_json(const fs::path& file) {
@@ -152,7 +153,8 @@ std::vector<AddedToken> added_tokens(const fs::path& dir, const Tokenizer& tok, 
     if (!id) id = tok.id_of(content);
     if (id) tokens.push_back({content, *id});
   };
-  for (const std::string* name : {&names.cls, &names.sep, &names.pad, &names.unk, &names.mask}) add(*name, std::nullopt);
+  for (const std::string* name : {&names.cls, &names.sep, &names.pad, &names.unk, &names.mask})
+    add(*name, std::nullopt);
   for (const json* config : configs) {
     const auto extra = config->find("additional_special_tokens");
     if (extra != config->end() && extra->is_array()) {
@@ -221,7 +223,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_model_dir(const fs::path& dir, const 
     const fs::path tokenizer_file = dir / "tokenizer.json";
     const json tokenizer_json = fs::exists(tokenizer_file) ? read_json(tokenizer_file) : json::object();
     apply_tokenizer_json(tokenizer_json, tokenizer_file, normalization, names);
-    auto wordpiece = std::make_unique<WordPieceTokenizer>(WordPieceTokenizer::read_vocab(dir / "vocab.txt"), normalization, names);
+    auto wordpiece =
+        std::make_unique<WordPieceTokenizer>(WordPieceTokenizer::read_vocab(dir / "vocab.txt"), normalization, names);
     wordpiece->set_never_split(never_split_words(config));
     std::unique_ptr<Tokenizer> tokenizer = std::move(wordpiece);
     if (uses_jieba_words(config, dir)) {

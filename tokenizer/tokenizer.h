@@ -57,7 +57,8 @@ class Tokenizer {
 
   // vocab.txt + tokenizer_config.json (+ tokenizer.json normaliser) or a SentencePiece model;
   // RoFormer's word-level tokenizer when the folder asks for it.
-  static std::unique_ptr<Tokenizer> from_model_dir(const std::filesystem::path& dir, const TokenizerOptions& options = {});
+  static std::unique_ptr<Tokenizer> from_model_dir(const std::filesystem::path& dir,
+                                                   const TokenizerOptions& options = {});
   // The original BERT tokenizer; `keep_special_tokens` keeps [CLS], [MASK]... written in a text whole.
   static std::unique_ptr<Tokenizer> from_vocab(const std::filesystem::path& vocab_txt, bool lower_case,
                                                bool keep_special_tokens = false);
@@ -86,8 +87,8 @@ struct Encoding {
 };
 
 // `add_special_tokens` false: A (B) alone, type ids 0 for A and 1 for B, nothing added.
-Encoding encode(const Tokenizer& tok, std::string_view a, std::optional<std::string_view> b,
-                size_t max_length, Truncation rule = Truncation::NspReference, bool add_special_tokens = true);
+Encoding encode(const Tokenizer& tok, std::string_view a, std::optional<std::string_view> b, size_t max_length,
+                Truncation rule = Truncation::NspReference, bool add_special_tokens = true);
 // Same, from already tokenised segments (lets callers tokenise a shared prompt once).
 Encoding encode_tokens(const Tokenizer& tok, std::vector<Token> a, std::optional<std::vector<Token>> b,
                        size_t max_length, Truncation rule = Truncation::NspReference, bool add_special_tokens = true);

@@ -20,9 +20,8 @@ constexpr utf8proc_propval_t kAsciiCategory = UTF8PROC_CATEGORY_CN;
 // BERT's _is_chinese_char: the CJK Unified Ideographs blocks, not all of CJK (no kana, hangul
 // or full-width forms), exactly as the original tokenizer defines them.
 bool is_chinese_char(int32_t cp) {
-  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
-         (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
-         (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
+  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
+         (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
@@ -63,20 +62,30 @@ bool is_cased(int32_t cp, const utf8proc_property_t& property) {
 bool is_case_ignorable(int32_t cp, utf8proc_propval_t category) {
   if (cp < 0x80) return cp == '\'' || cp == '.' || cp == ':' || cp == '^' || cp == '`';  // Mid*, Sk
   switch (category) {
-    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_CF:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_SK:
-      return true;
-    default:
-      break;
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_SK: return true;
+    default: break;
   }
   // Word_Break MidLetter, MidNumLet and Single_Quote.
   switch (cp) {
-    case 0xB7: case 0x387: case 0x55F: case 0x5F4:
-    case 0x2018: case 0x2019: case 0x2024: case 0x2027: case 0xFE13: case 0xFE52:
-    case 0xFE55: case 0xFF07: case 0xFF0E: case 0xFF1A:
-      return true;
-    default:
-      return false;
+    case 0xB7:
+    case 0x387:
+    case 0x55F:
+    case 0x5F4:
+    case 0x2018:
+    case 0x2019:
+    case 0x2024:
+    case 0x2027:
+    case 0xFE13:
+    case 0xFE52:
+    case 0xFE55:
+    case 0xFF07:
+    case 0xFF0E:
+    case 0xFF1A: return true;
+    default: return false;
   }
 }
 
@@ -394,7 +403,8 @@ void WordPieceTokenizer::tokenize_into(std::string_view text, std::vector<Token>
   BasicTokenizer<decltype(emit)>(normalization_, emit).run(text);
 }
 
-void WordPieceTokenizer::tokenize_range(std::string_view text, size_t begin, size_t end, std::vector<Token>& out) const {
+void WordPieceTokenizer::tokenize_range(std::string_view text, size_t begin, size_t end,
+                                        std::vector<Token>& out) const {
   const size_t first = out.size();
   const auto emit = [&](std::string_view word, const std::vector<WordChar>& chars) { split_word(word, chars, out); };
   BasicTokenizer<decltype(emit)>(normalization_, emit).run(text.substr(begin, end - begin));
@@ -418,7 +428,8 @@ void WordPieceTokenizer::tokenize_honouring_never_split(std::string_view text, s
     while (pos < text.size()) {
       const size_t begin = pos;
       const int32_t cp = next_code_point(text, pos);
-      const utf8proc_propval_t category = cp < 0x80 ? kAsciiCategory : static_cast<utf8proc_propval_t>(utf8proc_category(cp));
+      const utf8proc_propval_t category =
+          cp < 0x80 ? kAsciiCategory : static_cast<utf8proc_propval_t>(utf8proc_category(cp));
       if (normalization_.clean_text && is_dropped_by_cleaning(cp, category)) continue;
       if (is_whitespace(cp, category) || (normalization_.handle_chinese_chars && is_chinese_char(cp))) {
         if (word.empty()) continue;  // a delimiter before the word: skip it

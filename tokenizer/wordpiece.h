@@ -55,8 +55,7 @@ class PieceTable {
 class WordPieceTokenizer final : public Tokenizer {
  public:
   // `vocab[i]` is the token with id i. Throws fail_model if the unknown token is missing.
-  WordPieceTokenizer(std::vector<std::string> vocab, BertNormalization normalization,
-                     SpecialTokenNames names = {});
+  WordPieceTokenizer(std::vector<std::string> vocab, BertNormalization normalization, SpecialTokenNames names = {});
   // The lookup tables point into vocab_.
   WordPieceTokenizer(const WordPieceTokenizer&) = delete;
   WordPieceTokenizer& operator=(const WordPieceTokenizer&) = delete;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The test command. Needs build/ from tools/setup.sh.
+#  0. every C++ file formatted as .clang-format says (tools/check_format.sh);
 #  1. the GoogleTest suite through ctest on the Release build in build/ (unit, conformance on the
 #     copied fixtures, CLI and bad-input tests);
 #  1b. the Python package's pytest suite (tests/python) against build/python and build/nspbert;
+#  1c. a Slurm array job and its merge on a one-node cluster started here (tests/slurm_test.sh);
 #  2. the same suite built with clang under AddressSanitizer + LeakSanitizer + UBSan in
 #     build-sanitize/, where any sanitizer report fails the run (docs/sanitizers.md), and the
 #     pytest suite against the Python module of that build;
@@ -34,6 +36,10 @@ trap print_timings EXIT
 release=${NSPBERT_BUILD_DIR:-build}
 san=${NSPBERT_SANITIZE_BUILD_DIR:-build-sanitize}
 
+step "format (tools/check_format.sh)"
+bash tools/check_format.sh
+step_done
+
 step "release build ($release/)"
 cmake --build "$release" -j "$jobs"
 step_done
@@ -50,6 +56,14 @@ NSPBERT_BUILD_DIR="$release" "$python" -m pytest -q -p no:cacheprovider tests/py
 # pytest exits 5 when it collected no tests: a suite that vanished must not pass as green.
 [ "$status" -ne 5 ] || echo "run_tests.sh: pytest collected no tests in tests/python" >&2
 [ "$status" -eq 0 ] || { echo "run_tests.sh: python tests failed (pytest exit $status)" >&2; exit 1; }
+step_done
+
+step "Slurm array + merge on a one-node cluster (tests/slurm_test.sh)"
+if [ "$(id -u)" -eq 0 ]; then
+  bash tests/slurm_test.sh "$release/nspbert"
+else
+  echo "run_tests.sh: skipped: the Slurm daemons of tests/slurm_test.sh run as root"
+fi
 step_done
 
 # One clang build serves the sanitized suite and the fuzz targets (tests/fuzz, tools/run_fuzz.sh).
@@ -97,7 +111,7 @@ step_done
 [ "$status" -eq 0 ] || { echo "run_tests.sh: sanitizer test run failed" >&2; exit 1; }
 
 if [ -f tools/run_fuzz.sh ]; then
-  step "fuzzing (${FUZZ_SECONDS:-60} s per target)"
-  bash tools/run_fuzz.sh "$san" "${FUZZ_SECONDS:-60}"
+  step "fuzzing (${FUZZ_SECONDS:-30} s per target)"
+  bash tools/run_fuzz.sh "$san" "${FUZZ_SECONDS:-30}"
   step_done
 fi

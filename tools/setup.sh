@@ -8,11 +8,15 @@ cd "$(dirname "$0")/.."
 # pip and venv serve `pip install --no-build-isolation ./tools/python` (README, "Python").
 # clang builds the sanitizer and fuzz targets (tools/run_tests.sh): libclang-rt-dev holds the
 # ASan/UBSan/libFuzzer runtimes (only recommended by clang) and libomp-dev clang's OpenMP (not pulled in).
+# python3-dask/python3-distributed run nspbert.distributed (README, "Scaling out"); slurm-wlm and
+# munge the one-node Slurm cluster tests/slurm_test.sh starts.
+# clang-format checks the C++ style in the test command (.clang-format, tools/check_format.sh).
 # python3-jieba ships jieba's dict.txt, the dictionary RoFormer's word-level vocabularies need (README).
 packages=(build-essential cmake pkg-config libdnnl-dev libsentencepiece-dev sentencepiece libcli11-dev
           nlohmann-json3-dev libspdlog-dev libutf8proc-dev libgtest-dev python3 clang libclang-rt-dev libomp-dev
           python3-jieba python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-pandas
-          python3-setuptools python3-pip python3-venv)
+          python3-setuptools python3-pip python3-venv clang-format
+          python3-dask python3-distributed slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -84,7 +84,8 @@ DepthProfile make_depth_profile(std::string label, std::string path, const Encod
 std::string ablation_description(const DepthProfile& p) {
   std::string text;
   if (p.ablation.swap_norm_placement)
-    text = "run as " + placement_words(p.placement) + " (checkpoint is " + placement_words(p.checkpoint_placement) + ")";
+    text =
+        "run as " + placement_words(p.placement) + " (checkpoint is " + placement_words(p.checkpoint_placement) + ")";
   if (p.ablation.residual_scale != 1.0f) {
     if (!text.empty()) text += ", ";
     text += "residual scale alpha = " + fixed(p.ablation.residual_scale, 4) +
@@ -152,12 +153,14 @@ Chart depth_chart(const std::vector<DepthProfile>& profiles) {
   Chart chart;
   bool any_ablation = false;
   for (const DepthProfile& p : profiles) any_ablation |= p.ablated();
-  chart.title = any_ablation ? "ABLATION - residual stream by layer" : "Residual stream by layer: Pre-Norm vs Post-Norm";
+  chart.title =
+      any_ablation ? "ABLATION - residual stream by layer" : "Residual stream by layer: Pre-Norm vs Post-Norm";
   if (any_ablation)
     chart.subtitle = "ablation: the forward pass was changed as the legend says; not the checkpoints as trained";
 
   ChartPanel norm{"norm", "stream norm (mean)", "layer (0 = embeddings)", "||x(t)||", {}, true, true};
-  ChartPanel update{"relative_update", "relative update (mean)", "layer t", "||x(t) - x(t-1)|| / ||x(t-1)||", {}, true, true, true};
+  ChartPanel update{
+      "relative_update", "relative update (mean)", "layer t", "||x(t) - x(t-1)|| / ||x(t-1)||", {}, true, true, true};
   ChartPanel cosine{"cosine_next", "cosine to previous layer (mean)", "layer t", "cos(x(t-1), x(t))", {}, false, true};
   for (const DepthProfile& p : profiles) {
     ChartSeries n, u, c;

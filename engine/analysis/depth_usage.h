@@ -60,9 +60,9 @@ std::string ablation_description(const DepthProfile& profile);
 struct EffectiveDepth {
   double threshold = 0.9;
   int64_t layers = 0;
-  int64_t effective_layers = 0;             // layers with cosine_next < threshold
-  std::vector<int64_t> near_identity;       // 1-based layers with cosine_next >= threshold
-  double turning_degrees = 0;               // sum over layers of arccos(cosine_next), in degrees
+  int64_t effective_layers = 0;        // layers with cosine_next < threshold
+  std::vector<int64_t> near_identity;  // 1-based layers with cosine_next >= threshold
+  double turning_degrees = 0;          // sum over layers of arccos(cosine_next), in degrees
 };
 
 EffectiveDepth effective_depth(const std::vector<double>& cosine_next, double threshold);

@@ -61,7 +61,8 @@ double nice_step(double range, int target) {
 
 int decimals_for(double step) {
   int d = 0;
-  while (d < 8 && std::fabs(step * std::pow(10.0, d) - std::round(step * std::pow(10.0, d))) > 1e-6 * step * std::pow(10.0, d))
+  while (d < 8 &&
+         std::fabs(step * std::pow(10.0, d) - std::round(step * std::pow(10.0, d))) > 1e-6 * step * std::pow(10.0, d))
     ++d;
   return d;
 }
@@ -161,8 +162,8 @@ void panel_svg(std::string& out, const ChartPanel& panel, const Chart& chart, do
   out += "<g class=\"ticks\" font-size=\"11\" fill=\"#333\">\n";
   for (const double v : ax.ticks()) {
     const double x = px(v);
-    out += "<line x1=\"" + num(x) + "\" y1=\"" + num(kTop) + "\" x2=\"" + num(x) + "\" y2=\"" + num(kTop + kPlotHeight) +
-           "\" stroke=\"#e3e3e3\"/>";
+    out += "<line x1=\"" + num(x) + "\" y1=\"" + num(kTop) + "\" x2=\"" + num(x) + "\" y2=\"" +
+           num(kTop + kPlotHeight) + "\" stroke=\"#e3e3e3\"/>";
     out += "<line x1=\"" + num(x) + "\" y1=\"" + num(kTop + kPlotHeight) + "\" x2=\"" + num(x) + "\" y2=\"" +
            num(kTop + kPlotHeight + 5) + "\" stroke=\"#333\"/>";
     out += "<text x=\"" + num(x) + "\" y=\"" + num(kTop + kPlotHeight + 18) + "\" text-anchor=\"middle\">" +
@@ -170,8 +171,8 @@ void panel_svg(std::string& out, const ChartPanel& panel, const Chart& chart, do
   }
   for (const double v : ay.ticks()) {
     const double y = py(v);
-    out += "<line x1=\"" + num(kLeft) + "\" y1=\"" + num(y) + "\" x2=\"" + num(kLeft + kPlotWidth) + "\" y2=\"" + num(y) +
-           "\" stroke=\"#e3e3e3\"/>";
+    out += "<line x1=\"" + num(kLeft) + "\" y1=\"" + num(y) + "\" x2=\"" + num(kLeft + kPlotWidth) + "\" y2=\"" +
+           num(y) + "\" stroke=\"#e3e3e3\"/>";
     out += "<line x1=\"" + num(kLeft - 5) + "\" y1=\"" + num(y) + "\" x2=\"" + num(kLeft) + "\" y2=\"" + num(y) +
            "\" stroke=\"#333\"/>";
     out += "<text x=\"" + num(kLeft - 8) + "\" y=\"" + num(y + 4) + "\" text-anchor=\"end\">" + tick_label(v, ay) +
@@ -290,15 +291,18 @@ std::string render_svg(const Chart& chart) {
   std::string out;
   out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" + num(height) +
-         "\" viewBox=\"0 0 " + num(width) + " " + num(height) + "\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"12\">\n";
+         "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
+         "\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"12\">\n";
   out += "<title>" + xml_escape(chart.title) + (chart.subtitle.empty() ? "" : " — " + xml_escape(chart.subtitle)) +
          "</title>\n";
   out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  out += "<text class=\"chart-title\" x=\"" + num(width / 2) + "\" y=\"26\" text-anchor=\"middle\" font-size=\"16\" "
-         "font-weight=\"bold\">" + xml_escape(chart.title) + "</text>\n";
+  out += "<text class=\"chart-title\" x=\"" + num(width / 2) +
+         "\" y=\"26\" text-anchor=\"middle\" font-size=\"16\" "
+         "font-weight=\"bold\">" +
+         xml_escape(chart.title) + "</text>\n";
   if (!chart.subtitle.empty())
-    out += "<text class=\"chart-subtitle\" x=\"" + num(width / 2) + "\" y=\"46\" text-anchor=\"middle\" fill=\"#a00\">" +
-           xml_escape(chart.subtitle) + "</text>\n";
+    out += "<text class=\"chart-subtitle\" x=\"" + num(width / 2) +
+           "\" y=\"46\" text-anchor=\"middle\" fill=\"#a00\">" + xml_escape(chart.subtitle) + "</text>\n";
   for (size_t p = 0; p < chart.panels.size(); ++p)
     panel_svg(out, chart.panels[p], chart, kOuter + kCellWidth * static_cast<double>(p), header);
 

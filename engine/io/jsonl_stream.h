@@ -8,14 +8,13 @@
 #include <cstdio>
 #include <fstream>
 #include <istream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace nspbert::io {
 
@@ -29,7 +28,7 @@ struct JsonlItem {
   int64_t line = 0;      // 1-based physical line number in the input
   nlohmann::json value;  // a JSON object when `error` is empty
   std::string error;
-  std::string text;      // the line as read, instead of `value`, for a reader set to unparsed lines
+  std::string text;  // the line as read, instead of `value`, for a reader set to unparsed lines
 };
 
 // `--shard I/N`: the non-blank lines whose 0-based index is I modulo N.
@@ -58,6 +57,8 @@ class JsonlReader {
   void keep_lines_unparsed() { parse_ = false; }
   // Only this shard's lines from now on; line numbers stay those of the whole input.
   void set_shard(Shard shard) { shard_ = shard; }
+  // Numbers the next line `line` (a block cut from a larger file keeps that file's line numbers).
+  void number_next_line(int64_t line) { line_number_ = line - 1; }
 
   // Appends up to `max_items` non-blank lines to `out` (cleared first); false once nothing is left.
   bool read_chunk(size_t max_items, std::vector<JsonlItem>& out);

@@ -1,8 +1,8 @@
 #include "engine/io/shard_merge.h"
 
 #include <charconv>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <queue>
 #include <tuple>
@@ -102,7 +102,8 @@ std::optional<int64_t> split_input_line(std::string_view line, std::string& rest
   const char* begin = line.data() + kPrefix.size();
   int64_t n = 0;
   const auto [end, ec] = std::from_chars(begin, line.data() + line.size(), n);
-  if (ec != std::errc() || n < 1 || end == line.data() + line.size() || (*end != ',' && *end != '}')) return std::nullopt;
+  if (ec != std::errc() || n < 1 || end == line.data() + line.size() || (*end != ',' && *end != '}'))
+    return std::nullopt;
   rest = "{";
   rest.append(*end == ',' ? end + 1 : end, line.data() + line.size());
   return n;

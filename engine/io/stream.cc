@@ -27,8 +27,8 @@ void skip_answered(JsonlReader& reader, const OutputFile& out) {
   if (done == 0) return;
   const size_t skipped = reader.skip(done);
   if (skipped < done)
-    fail_input((out.path().empty() ? std::string("the output") : out.path()) + " already holds " + std::to_string(done) +
-               " lines but " + reader.name() + " has only " + std::to_string(skipped) +
+    fail_input((out.path().empty() ? std::string("the output") : out.path()) + " already holds " +
+               std::to_string(done) + " lines but " + reader.name() + " has only " + std::to_string(skipped) +
                " non-blank lines: it belongs to another input");
 }
 

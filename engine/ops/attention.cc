@@ -4,9 +4,8 @@
 #include <cmath>
 #include <map>
 #include <mutex>
-#include <tuple>
-
 #include <oneapi/dnnl/dnnl.hpp>
+#include <tuple>
 
 #include "engine/error.h"
 #include "engine/ops/attention_kernel.h"
@@ -122,8 +121,8 @@ void attention_f32(const AttentionLayout& layout, const AttentionSettings& setti
 
 }  // namespace
 
-void self_attention(const AttentionLayout& layout, const AttentionSettings& settings, const float* qkv,
-                    float* context, AttentionEntropy* entropy, bool first_row_only) {
+void self_attention(const AttentionLayout& layout, const AttentionSettings& settings, const float* qkv, float* context,
+                    AttentionEntropy* entropy, bool first_row_only) {
   if (!settings.bf16_gemms) return attention_f32(layout, settings, qkv, context, entropy, first_row_only);
   const int64_t H = layout.hidden, heads = layout.heads, d = H / heads;
   thread_local std::vector<float> probabilities, head_major_context;
@@ -142,7 +141,8 @@ void self_attention(const AttentionLayout& layout, const AttentionSettings& sett
     gather_heads_bf16(base, 0, queries, H, heads, q16.data());
     gather_heads_bf16(base, 1, n, H, heads, k16.data());
     gather_heads_bf16(base, 2, n, H, heads, v16.data());
-    memory q(g.q, cpu_engine(), q16.data()), k(g.k_transposed, cpu_engine(), k16.data()), v(g.v, cpu_engine(), v16.data());
+    memory q(g.q, cpu_engine(), q16.data()), k(g.k_transposed, cpu_engine(), k16.data()),
+        v(g.v, cpu_engine(), v16.data());
     memory scores(g.scores_out, cpu_engine(), probabilities.data());
     memory out(g.context, cpu_engine(), head_major_context.data());
     g.scores.execute(cpu_stream(), {{DNNL_ARG_SRC, q},
@@ -151,8 +151,8 @@ void self_attention(const AttentionLayout& layout, const AttentionSettings& sett
                                     {DNNL_ARG_SCRATCHPAD, thread_scratchpad(g.scores, cpu_engine())}});
     cpu_stream().wait();
 
-    const SoftmaxEntropy e =
-        masked_softmax(softmax_rows(layout, settings, seq, probabilities.data(), heads, queries, d), entropy != nullptr);
+    const SoftmaxEntropy e = masked_softmax(
+        softmax_rows(layout, settings, seq, probabilities.data(), heads, queries, d), entropy != nullptr);
     if (entropy) {
       entropy->sum += e.sum;
       entropy->count += e.count;

@@ -39,8 +39,8 @@ struct AttentionEntropy {
 
 // qkv: [rows][3*hidden] as q | k | v. context: [rows][hidden]. With first_row_only, only each
 // sequence's first row ([CLS]) is computed as a query (keys and values still cover every row).
-void self_attention(const AttentionLayout& layout, const AttentionSettings& settings, const float* qkv,
-                    float* context, AttentionEntropy* entropy = nullptr, bool first_row_only = false);
+void self_attention(const AttentionLayout& layout, const AttentionSettings& settings, const float* qkv, float* context,
+                    AttentionEntropy* entropy = nullptr, bool first_row_only = false);
 
 // RoFormer rotary embedding in place on q and k (and v when rotate_value), pairs (2i, 2i+1).
 void apply_rotary(const AttentionLayout& layout, float* qkv, int64_t rows, bool rotate_value);

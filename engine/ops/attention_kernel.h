@@ -7,8 +7,8 @@ namespace nspbert {
 struct SoftmaxRows {
   float* scores = nullptr;  // [heads][queries][n] raw q.k, replaced by probabilities
   int64_t heads = 0;
-  int64_t queries = 0;  // the first `queries` rows of the sequence
-  int64_t n = 0;        // keys
+  int64_t queries = 0;                 // the first `queries` rows of the sequence
+  int64_t n = 0;                       // keys
   const int64_t* positions = nullptr;  // [n]
   const uint8_t* is_key = nullptr;     // [n]
   int64_t window = 0;

@@ -121,7 +121,8 @@ const Linear::Cached& Linear::primitive_for(int64_t rows, Epilogue epilogue, boo
     ops.append_binary(dnnl::algorithm::binary_mul, memory::desc({1, 1}, dt::f32, tag::ab));
     ops.append_binary(dnnl::algorithm::binary_add, memory::desc({1, out_}, dt::f32, tag::ab));
   }
-  if (epilogue == Epilogue::Activation) ops.append_eltwise(1.f, eltwise_for(activation_), eltwise_alpha(activation_), 0.f);
+  if (epilogue == Epilogue::Activation)
+    ops.append_eltwise(1.f, eltwise_for(activation_), eltwise_alpha(activation_), 0.f);
   if (epilogue == Epilogue::AddToOutput) ops.append_sum(1.f);
   attr.set_post_ops(ops);
   attr = user_scratchpad_attr(attr);  // engine/ops/scratchpad.h: each thread brings its own

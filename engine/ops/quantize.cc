@@ -46,8 +46,7 @@ TensorQuantization quantize_tensor_u8(const float* x, int64_t count, uint8_t* ou
   q.zero_point = static_cast<int32_t>(to_u8_range(std::nearbyint(-lo / q.scale)));
   const float inv = 1.0f / q.scale, zero = static_cast<float>(q.zero_point);
 #pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < count; ++i)
-    out[i] = static_cast<uint8_t>(round_small(to_u8_range(x[i] * inv + zero)));
+  for (int64_t i = 0; i < count; ++i) out[i] = static_cast<uint8_t>(round_small(to_u8_range(x[i] * inv + zero)));
   return q;
 }
 

@@ -4,9 +4,8 @@
 // primitive, and two threads running one model (the Python package allows it) then corrupt each
 // other's results (tests/model_loading_test.cc, Encoder.TwoThreadsOnOneModelGetSingleThreadResults).
 #include <cstdint>
-#include <vector>
-
 #include <oneapi/dnnl/dnnl.hpp>
+#include <vector>
 
 namespace nspbert {
 

@@ -33,7 +33,9 @@ VectorSet sentence_vectors(const Encoder& encoder, const std::vector<Sequence>& 
   out.dim = encoder.spec().hidden;
   out.values.reserve(sequences.size() * out.dim);
   for (const SequenceOutputs& r : run_sequences(encoder, sequences, plan)) {
-    const std::vector<float>& v = pooling == Pooling::Cls ? r.cls_hidden : pooling == Pooling::Mean ? r.mean_hidden : r.pooled;
+    const std::vector<float>& v = pooling == Pooling::Cls    ? r.cls_hidden
+                                  : pooling == Pooling::Mean ? r.mean_hidden
+                                                             : r.pooled;
     out.append(v.data());
   }
   return out;

@@ -31,8 +31,7 @@ char32_t code_point_at(std::string_view text, size_t i, size_t& length) {
 }
 
 bool ends_sentence(char32_t c) {
-  return c == U'。' || c == U'！' || c == U'？' || c == U'!' || c == U'?' || c == U'…' || c == U'\n' ||
-         c == U'\r';
+  return c == U'。' || c == U'！' || c == U'？' || c == U'!' || c == U'?' || c == U'…' || c == U'\n' || c == U'\r';
 }
 bool closes(char32_t c) {
   return c == U'”' || c == U'’' || c == U'"' || c == U'\'' || c == U'」' || c == U'』' || c == U'）' || c == U')' ||

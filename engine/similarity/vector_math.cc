@@ -1,10 +1,10 @@
 #include "engine/similarity/vector_math.h"
 
+#include <oneapi/dnnl/dnnl.h>
+
 #include <algorithm>
 #include <cmath>
 #include <string>
-
-#include <oneapi/dnnl/dnnl.h>
 
 #include "engine/error.h"
 
@@ -99,11 +99,11 @@ std::vector<std::vector<Neighbour>> nearest_neighbours(const VectorSet& set, int
   std::vector<float> similarities(block * n);
   for (int64_t first = 0; first < n; first += block) {
     const int64_t rows = std::min(block, n - first);
-    const dnnl_status_t status = dnnl_sgemm('N', 'T', rows, n, dim, 1.0f, unit.row(first), dim, unit.values.data(),
-                                            dim, 0.0f, similarities.data(), n);
+    const dnnl_status_t status = dnnl_sgemm('N', 'T', rows, n, dim, 1.0f, unit.row(first), dim, unit.values.data(), dim,
+                                            0.0f, similarities.data(), n);
     if (status != dnnl_success)
-      throw Error(ErrorKind::Internal,
-                  "the similarity matrix product failed (oneDNN status " + std::to_string(static_cast<int>(status)) + ")");
+      throw Error(ErrorKind::Internal, "the similarity matrix product failed (oneDNN status " +
+                                           std::to_string(static_cast<int>(status)) + ")");
 #pragma omp parallel
     {
       std::vector<Candidate> heap;

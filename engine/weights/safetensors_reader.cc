@@ -63,7 +63,8 @@ Entry read_entry(const std::string& file, const std::string& name, const json& v
   if (dtype_it == value.end() || !dtype_it->is_string()) fail_model(where + " has no dtype string");
   const std::string dtype = dtype_it->get<std::string>();
   const std::optional<ElementType> type = element_type_from_name(dtype);
-  if (!type) fail_model(where + " has unsupported dtype '" + dtype + "' (supported: F32, F16, BF16, F64, integer, BOOL)");
+  if (!type)
+    fail_model(where + " has unsupported dtype '" + dtype + "' (supported: F32, F16, BF16, F64, integer, BOOL)");
 
   const auto shape_it = value.find("shape");
   if (shape_it == value.end() || !shape_it->is_array()) fail_model(where + " has no shape array");
@@ -77,7 +78,8 @@ Entry read_entry(const std::string& file, const std::string& name, const json& v
     if (!dim.is_number_unsigned())
       fail_model(where + " has shape " + one_line(shape_it->dump(), 80) + "; dimensions must be non-negative integers");
     const uint64_t extent = dim.get<uint64_t>();
-    if (extent > static_cast<uint64_t>(INT64_MAX)) fail_model(where + " has a dimension too large: " + one_line(dim.dump(), 80));
+    if (extent > static_cast<uint64_t>(INT64_MAX))
+      fail_model(where + " has a dimension too large: " + one_line(dim.dump(), 80));
     numel_overflow |= __builtin_mul_overflow(numel, extent, &numel);
     entry.tensor.shape.push_back(static_cast<int64_t>(extent));
   }
@@ -97,8 +99,8 @@ Entry read_entry(const std::string& file, const std::string& name, const json& v
   const bool too_large = numel_overflow || __builtin_mul_overflow(numel, element_size(*type), &expected_bytes);
   if (too_large || expected_bytes != entry.end - entry.begin)
     fail_model(where + " shape " + one_line(shape_it->dump(), 80) + " of " + dtype + " needs " +
-               (too_large ? std::string("more than 2^64") : std::to_string(expected_bytes)) + " bytes but " +
-               offsets + " span " + std::to_string(entry.end - entry.begin));
+               (too_large ? std::string("more than 2^64") : std::to_string(expected_bytes)) + " bytes but " + offsets +
+               " span " + std::to_string(entry.end - entry.begin));
   entry.tensor.nbytes = static_cast<size_t>(expected_bytes);
   return entry;
 }
@@ -154,9 +156,9 @@ CheckpointFile parse_safetensors(std::span<const std::byte> bytes, const std::st
   for (size_t i = 1; i < by_offset.size(); ++i)
     if (by_offset[i]->begin < by_offset[i - 1]->end)
       fail_model(file + ": tensor '" + by_offset[i]->tensor.name + "' data_offsets [" +
-                 std::to_string(by_offset[i]->begin) + ", " + std::to_string(by_offset[i]->end) +
-                 "] overlap tensor '" + by_offset[i - 1]->tensor.name + "' [" + std::to_string(by_offset[i - 1]->begin) +
-                 ", " + std::to_string(by_offset[i - 1]->end) + "]");
+                 std::to_string(by_offset[i]->begin) + ", " + std::to_string(by_offset[i]->end) + "] overlap tensor '" +
+                 by_offset[i - 1]->tensor.name + "' [" + std::to_string(by_offset[i - 1]->begin) + ", " +
+                 std::to_string(by_offset[i - 1]->end) + "]");
 
   result.tensors.reserve(entries.size());
   for (Entry& entry : entries) {

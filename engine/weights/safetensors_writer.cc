@@ -55,7 +55,8 @@ WriteSummary write_safetensors(const WeightStore& store, const std::filesystem::
   uint64_t offset = 0;
   for (const Planned& p : plan) {
     const uint64_t bytes = static_cast<uint64_t>(p.info->numel()) * dtype_size(p.dtype);
-    header[p.info->name] = {{"dtype", dtype_name(p.dtype)}, {"shape", p.info->shape}, {"data_offsets", {offset, offset + bytes}}};
+    header[p.info->name] = {
+        {"dtype", dtype_name(p.dtype)}, {"shape", p.info->shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string header_text = header.dump();

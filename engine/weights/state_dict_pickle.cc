@@ -120,7 +120,11 @@ bool valid_utf8(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     const auto lead = static_cast<unsigned char>(text[i]);
-    const size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : (lead >> 3) == 0x1e ? 4 : 0;
+    const size_t length = lead < 0x80           ? 1
+                          : (lead >> 5) == 0x6  ? 2
+                          : (lead >> 4) == 0xe  ? 3
+                          : (lead >> 3) == 0x1e ? 4
+                                                : 0;
     if (length == 0 || length > text.size() - i) return false;
     for (size_t k = 1; k < length; ++k)
       if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return false;
@@ -152,8 +156,8 @@ using ValuePtr = std::shared_ptr<Value>;
 
 struct Value {
   Kind kind = Kind::None;
-  int64_t number = 0;  // Bool, Int; the index for Storage and Tensor
-  std::string text;  // String; "module.name" for Global
+  int64_t number = 0;           // Bool, Int; the index for Storage and Tensor
+  std::string text;             // String; "module.name" for Global
   std::vector<ValuePtr> items;  // Tuple, List; Dict as key, value, key, value, ...
   int depth = 1;
   // Once inside another value a container is frozen, so `depth` stays exact and nesting bounded.
@@ -265,7 +269,8 @@ class Interpreter {
   }
   Value& mutable_container(Kind kind, const char* op) {
     Value& target = top();
-    if (target.kind != kind) fail(std::string(op) + " on a " + kind_name(target.kind) + ", expected a " + kind_name(kind));
+    if (target.kind != kind)
+      fail(std::string(op) + " on a " + kind_name(target.kind) + ", expected a " + kind_name(kind));
     if (target.nested) fail(std::string(op) + " changes a container already stored elsewhere");
     return target;
   }
@@ -381,7 +386,10 @@ class Interpreter {
         push(call(*callable, *args));
         break;
       }
-      case 'b': pop(); top(); break;  // BUILD: the state (a module's _metadata) carries no weights
+      case 'b':
+        pop();
+        top();
+        break;  // BUILD: the state (a module's _metadata) carries no weights
       default: {
         const char* name = opcode_name(op);
         char hex[8];
@@ -400,9 +408,11 @@ class Interpreter {
     const Value& type = *id.items[1];
     const Value& key = *id.items[2];
     const Value& numel = *id.items[4];
-    const std::optional<ElementType> element = type.kind == Kind::Global ? storage_element_type(type.text) : std::nullopt;
+    const std::optional<ElementType> element =
+        type.kind == Kind::Global ? storage_element_type(type.text) : std::nullopt;
     if (!element) fail("persistent id names no known storage type");
-    if (key.kind != Kind::String || id.items[3]->kind != Kind::String) fail("persistent id key/location are not strings");
+    if (key.kind != Kind::String || id.items[3]->kind != Kind::String)
+      fail("persistent id key/location are not strings");
     if (numel.kind != Kind::Int || numel.number < 0) fail("persistent id storage size is not a non-negative int");
 
     auto [it, inserted] = storage_by_key_.emplace(key.text, result_.storages.size());
@@ -415,10 +425,12 @@ class Interpreter {
   }
 
   std::vector<int64_t> int_tuple(const Value& tuple, const char* what) {
-    if (tuple.kind != Kind::Tuple) fail(std::string("tensor ") + what + " is a " + kind_name(tuple.kind) + ", not a tuple");
+    if (tuple.kind != Kind::Tuple)
+      fail(std::string("tensor ") + what + " is a " + kind_name(tuple.kind) + ", not a tuple");
     std::vector<int64_t> values;
     for (const ValuePtr& item : tuple.items) {
-      if (item->kind != Kind::Int || item->number < 0) fail(std::string("tensor ") + what + " holds a non-integer or negative entry");
+      if (item->kind != Kind::Int || item->number < 0)
+        fail(std::string("tensor ") + what + " holds a non-integer or negative entry");
       values.push_back(item->number);
     }
     return values;
@@ -436,7 +448,8 @@ class Interpreter {
     if (function == "torch._utils._rebuild_tensor_v2" || function == "torch._utils._rebuild_tensor") {
       // (storage, storage_offset, size, stride[, requires_grad, backward_hooks[, metadata]])
       const bool v2 = function == "torch._utils._rebuild_tensor_v2";
-      if (v2 ? (a.size() != 6 && a.size() != 7) : a.size() != 4) fail(function + " with " + std::to_string(a.size()) + " arguments");
+      if (v2 ? (a.size() != 6 && a.size() != 7) : a.size() != 4)
+        fail(function + " with " + std::to_string(a.size()) + " arguments");
       if (a[0]->kind != Kind::Storage) fail(function + " without a storage");
       if (a[1]->kind != Kind::Int || a[1]->number < 0) fail("tensor storage offset is not a non-negative int");
       PickledTensor view;

@@ -20,7 +20,7 @@ struct PickledStorage {
 
 struct PickledTensor {
   std::string name;
-  size_t storage = 0;  // index into PickledStateDict::storages
+  size_t storage = 0;   // index into PickledStateDict::storages
   uint64_t offset = 0;  // in elements
   std::vector<int64_t> size;
   std::vector<int64_t> stride;

@@ -17,7 +17,8 @@ constexpr size_t kMaxPickleBytes = 256u << 20;
   const bool legacy_pickle = static_cast<uint8_t>(bytes[0]) == 0x80;
   const bool legacy_tar = bytes.size() >= 262 && std::memcmp(bytes.data() + 257, "ustar", 5) == 0;
   if (legacy_pickle || legacy_tar)
-    fail_model(file + ": legacy torch format not supported, re-save with torch >= 1.6 as "
+    fail_model(file +
+               ": legacy torch format not supported, re-save with torch >= 1.6 as "
                "torch.save(torch.load(path), path) or as model.safetensors (this file was written by torch < 1.6 or "
                "with _use_new_zipfile_serialization=False)");
   fail_model(file + ": not a torch.save zip archive (no zip signature)");

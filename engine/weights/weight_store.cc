@@ -101,7 +101,7 @@ auto with_one_line_errors(Body&& body) {
 struct WeightStore::Impl {
   std::string source;  // the file or index opened, for "not found" messages
   std::vector<std::string> files;
-  std::vector<CheckpointFile> checkpoints;  // keep mappings and copies alive
+  std::vector<CheckpointFile> checkpoints;         // keep mappings and copies alive
   std::vector<std::unique_ptr<float[]>> narrowed;  // F64 tensors converted at load
   std::map<std::string, TensorInfo, std::less<>> tensors;
   struct SetAside {
@@ -265,8 +265,8 @@ void WeightStore::append_f32(std::string_view name, const std::vector<int64_t>& 
                              std::vector<float>& out) const {
   const TensorInfo& info = with_one_line_errors([&]() -> const TensorInfo& { return impl_->require(name); });
   if (!expected_shape.empty() && info.shape != expected_shape)
-    fail_model(info.file + ": tensor '" + weights::one_line(info.name) + "' has shape " + shape_string(info.shape) + ", expected " +
-               shape_string(expected_shape));
+    fail_model(info.file + ": tensor '" + weights::one_line(info.name) + "' has shape " + shape_string(info.shape) +
+               ", expected " + shape_string(expected_shape));
   const size_t count = static_cast<size_t>(info.numel());
   if (count == 0) return;
   const size_t start = out.size();

@@ -132,7 +132,8 @@ ZipArchive::ZipArchive(std::span<const std::byte> bytes, const std::string& file
   uint64_t pos = dir.offset;
   const uint64_t directory_end = dir.offset + dir.size;
   for (uint64_t index = 0; index < dir.entries; ++index) {
-    if (directory_end - pos < kCentralHeaderBytes || in.at<uint32_t>(pos, "central directory") != kCentralHeaderSignature)
+    if (directory_end - pos < kCentralHeaderBytes ||
+        in.at<uint32_t>(pos, "central directory") != kCentralHeaderSignature)
       fail_model(file + ": zip central directory entry " + std::to_string(index) + " is malformed");
     const uint16_t flags = in.at<uint16_t>(pos + 8, "central directory");
     const uint16_t method = in.at<uint16_t>(pos + 10, "central directory");
@@ -161,10 +162,12 @@ ZipArchive::ZipArchive(std::span<const std::byte> bytes, const std::string& file
       in.require(local_offset, kLocalHeaderBytes, "local header");
       if (in.at<uint32_t>(local_offset, "local header") != kLocalHeaderSignature)
         fail_model(where + " has no local header at offset " + std::to_string(local_offset));
-      const uint64_t data_offset = local_offset + kLocalHeaderBytes + in.at<uint16_t>(local_offset + 26, "local header") +
+      const uint64_t data_offset = local_offset + kLocalHeaderBytes +
+                                   in.at<uint16_t>(local_offset + 26, "local header") +
                                    in.at<uint16_t>(local_offset + 28, "local header");
       if (data_offset > in.size() || compressed > in.size() - data_offset)
-        fail_model(where + " data (" + std::to_string(compressed) + " bytes) lies past the end of the file (truncated?)");
+        fail_model(where + " data (" + std::to_string(compressed) +
+                   " bytes) lies past the end of the file (truncated?)");
       entry.data = bytes.subspan(data_offset, compressed);
     }
     const std::string name = entry.name;

@@ -17,8 +17,7 @@ void Evaluation::add(const LineResult& r) {
   ++lines_;
   std::string problem = r.error;
   if (problem.empty() && r.gold_index < 0) {
-    problem = !r.gold_error.empty() ? r.gold_error
-                                    : "no gold label (field '" + runner_.spec().label_field + "')";
+    problem = !r.gold_error.empty() ? r.gold_error : "no gold label (field '" + runner_.spec().label_field + "')";
   }
   if (problem.empty() && r.predicted < 0) problem = "no prediction";
   if (!problem.empty()) {
@@ -96,7 +95,8 @@ std::string Evaluation::to_table() const {
   out += std::to_string(lines_) + " lines, " + std::to_string(matrix_.total()) + " evaluated, " +
          std::to_string(failed_) + " failed\n";
   TextTable summary({"", "ours", "paper"}, {false, true, true});
-  summary.add_row({"accuracy", percent(matrix_.accuracy()), spec.paper_accuracy ? percent(*spec.paper_accuracy / 100.0) : "-"});
+  summary.add_row(
+      {"accuracy", percent(matrix_.accuracy()), spec.paper_accuracy ? percent(*spec.paper_accuracy / 100.0) : "-"});
   summary.add_row({"macro-F1", percent(matrix_.macro_f1()), "-"});
   out += "\n" + summary.render();
   if (spec.paper_accuracy && !spec.paper_source.empty()) out += "paper: " + spec.paper_source + "\n";
@@ -113,8 +113,8 @@ std::string Evaluation::to_table() const {
   TextTable per_label(header, right);
   for (size_t k = 0; k < metrics.size(); ++k) {
     const LabelMetrics& m = metrics[k];
-    std::vector<std::string> row{m.label, percent(m.precision), percent(m.recall), percent(m.f1),
-                                 std::to_string(m.support), std::to_string(m.predicted)};
+    std::vector<std::string> row{m.label,       percent(m.precision),      percent(m.recall),
+                                 percent(m.f1), std::to_string(m.support), std::to_string(m.predicted)};
     if (words) row.insert(row.begin() + 1, word_of(k) == m.label ? "" : word_of(k));
     per_label.add_row(std::move(row));
   }

@@ -2,12 +2,11 @@
 // Accumulates scored lines against their gold labels and reports accuracy, macro-F1, per-label
 // precision/recall and the confusion matrix, with the paper's figure for the task beside ours.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "models/zero_shot/metrics.h"
 #include "models/zero_shot/task_runner.h"

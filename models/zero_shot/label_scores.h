@@ -16,7 +16,7 @@ struct LabelScore {
   double log_prob = 0.0;
   double logit_gap = 0.0;  // NSP only: l0 - l1 (several templates: their mean)
   double score = 0.0;      // what labels are ranked by: log_prob, or log_prob - log_prob(empty text) when calibrated
-  std::vector<double> template_log_probs;  // per template, before combination
+  std::vector<double> template_log_probs;   // per template, before combination
   std::vector<double> template_logit_gaps;  // NSP, per template
 };
 

@@ -27,7 +27,9 @@ int64_t ConfusionMatrix::correct() const {
   return c;
 }
 
-double ConfusionMatrix::accuracy() const { return total_ ? static_cast<double>(correct()) / static_cast<double>(total_) : 0.0; }
+double ConfusionMatrix::accuracy() const {
+  return total_ ? static_cast<double>(correct()) / static_cast<double>(total_) : 0.0;
+}
 
 std::vector<LabelMetrics> ConfusionMatrix::per_label() const {
   const size_t K = labels_.size();

@@ -2,10 +2,9 @@
 // Accuracy, macro-F1, per-label precision/recall/F1 and the confusion matrix of an evaluation.
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace nspbert::zero_shot {
 

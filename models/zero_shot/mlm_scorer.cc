@@ -13,13 +13,15 @@ MlmPromptScorer::MlmPromptScorer(const Encoder& encoder, const Tokenizer& tokeni
   const EncoderSpec& spec = encoder.spec();
   if (spec.position_kind == PositionKind::Absolute && static_cast<int64_t>(settings_.max_length) > spec.max_positions)
     fail_usage("max length " + std::to_string(settings_.max_length) +
-               " exceeds the model's position table (max_position_embeddings " + std::to_string(spec.max_positions) + ")");
+               " exceeds the model's position table (max_position_embeddings " + std::to_string(spec.max_positions) +
+               ")");
   if (!encoder.heads().mlm) fail_model("this checkpoint has no MLM head (cls.predictions); use --scorer nsp");
   const int32_t mask = tokenizer.special().mask;
   if (mask < 0) fail_model("the vocabulary has no [MASK] token for the MLM scorer");
   if (templates.empty()) fail_usage("no templates");
   if (label_words.empty()) fail_usage("no labels");
-  if (settings_.max_length < 3) fail_usage("max length " + std::to_string(settings_.max_length) + " cannot hold [CLS] A [SEP] B [SEP]");
+  if (settings_.max_length < 3)
+    fail_usage("max length " + std::to_string(settings_.max_length) + " cannot hold [CLS] A [SEP] B [SEP]");
   if (settings_.max_slots_per_call == 0) settings_.max_slots_per_call = 1;
 
   for (const std::string& word : label_words) {
@@ -47,7 +49,8 @@ MlmPromptScorer::MlmPromptScorer(const Encoder& encoder, const Tokenizer& tokeni
       g.prompt.insert(g.prompt.end(), after.begin(), after.end());
       if (g.prompt.size() + 3 > settings_.max_length)
         fail_usage("the prompt \"" + pattern + "\" with " + std::to_string(n) + " [MASK] slots needs " +
-                   std::to_string(g.prompt.size() + 3) + " tokens, more than max length " + std::to_string(settings_.max_length));
+                   std::to_string(g.prompt.size() + 3) + " tokens, more than max length " +
+                   std::to_string(settings_.max_length));
       g.labels = std::move(labels);
       groups_.push_back(std::move(g));
     }
@@ -58,10 +61,11 @@ MlmPromptScorer::MlmPromptScorer(const Encoder& encoder, const Tokenizer& tokeni
   }
 }
 
-std::vector<std::vector<std::vector<double>>> MlmPromptScorer::log_probs(const std::vector<std::vector<Token>>& texts) const {
+std::vector<std::vector<std::vector<double>>> MlmPromptScorer::log_probs(
+    const std::vector<std::vector<Token>>& texts) const {
   const size_t K = label_tokens_.size();
-  std::vector<std::vector<std::vector<double>>> out(texts.size(),
-                                                    std::vector<std::vector<double>>(K, std::vector<double>(template_count_)));
+  std::vector<std::vector<std::vector<double>>> out(
+      texts.size(), std::vector<std::vector<double>>(K, std::vector<double>(template_count_)));
   // Sequences go to the encoder in slices bounded by their [MASK] count; each slice is reduced to
   // the few log-probabilities the labels need before the next one runs.
   struct Pending {
@@ -94,7 +98,8 @@ std::vector<std::vector<std::vector<double>>> MlmPromptScorer::log_probs(const s
       const size_t n = label_tokens_[g.labels[0]].size();
       // The prompt stays whole (its [MASK] slots must survive): only the text is cut to fit.
       const size_t text_budget = settings_.max_length - 3 - g.prompt.size();
-      std::vector<Token> text(texts[x].begin(), texts[x].begin() + static_cast<std::ptrdiff_t>(std::min(text_budget, texts[x].size())));
+      std::vector<Token> text(texts[x].begin(),
+                              texts[x].begin() + static_cast<std::ptrdiff_t>(std::min(text_budget, texts[x].size())));
       const size_t text_len = text.size();
       const bool prefix = settings_.position == PromptPosition::Prefix;
       Encoding e = prefix ? encode_tokens(tokenizer_, g.prompt, std::move(text), settings_.max_length)

@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "engine/error.h"
-#include "engine/ops/softmax.h"
 #include "engine/io/jsonl_stream.h"
+#include "engine/ops/softmax.h"
 
 namespace nspbert::zero_shot {
 
@@ -15,10 +15,13 @@ void check_nsp_model(const Encoder& encoder, size_t max_length) {
   const EncoderSpec& spec = encoder.spec();
   if (max_length < 3) fail_usage("max length " + std::to_string(max_length) + " cannot hold [CLS] A [SEP] B [SEP]");
   if (spec.position_kind == PositionKind::Absolute && static_cast<int64_t>(max_length) > spec.max_positions)
-    fail_usage("max length " + std::to_string(max_length) + " exceeds the model's position table (max_position_embeddings " +
-               std::to_string(spec.max_positions) + ")");
+    fail_usage("max length " + std::to_string(max_length) +
+               " exceeds the model's position table (max_position_embeddings " + std::to_string(spec.max_positions) +
+               ")");
   if (!encoder.heads().nsp)
-    fail_model("this checkpoint has no NSP head (cls.seq_relationship); use --scorer mlm for prompt scoring with its MLM head");
+    fail_model(
+        "this checkpoint has no NSP head (cls.seq_relationship); use --scorer mlm for prompt scoring with its MLM "
+        "head");
 }
 
 Sequence pair_sequence(const Tokenizer& tok, std::vector<Token> a, std::vector<Token> b, size_t max_length) {
@@ -104,7 +107,8 @@ std::vector<PairScore> NspPairScorer::score(const std::vector<std::pair<std::str
   std::vector<Sequence> sequences;
   sequences.reserve(pairs.size());
   for (const auto& [a, b] : pairs)
-    sequences.push_back(pair_sequence(tokenizer_, tokenizer_.tokenize(a), tokenizer_.tokenize(b), settings_.max_length));
+    sequences.push_back(
+        pair_sequence(tokenizer_, tokenizer_.tokenize(a), tokenizer_.tokenize(b), settings_.max_length));
   return score_pairs(encoder_, sequences, settings_.plan);
 }
 
@@ -125,7 +129,8 @@ Sequence cloze_sequence(const Tokenizer& tok, std::vector<Token> prompt, const s
   // A window around the blank: the context next to it is what decides the idiom.
   size_t keep_left = left.size(), keep_right = right.size();
   if (keep_left + keep_right > passage_budget) {
-    keep_left = std::min(left.size(), std::max(passage_budget / 2, passage_budget - std::min(right.size(), passage_budget)));
+    keep_left =
+        std::min(left.size(), std::max(passage_budget / 2, passage_budget - std::min(right.size(), passage_budget)));
     keep_right = std::min(right.size(), passage_budget - keep_left);
   }
   const size_t l = keep_left, m = prompt.size(), r = keep_right;
@@ -168,8 +173,10 @@ std::vector<std::vector<LabelScore>> NspClozeScorer::score(const std::vector<Clo
     for (const std::string& candidate : item.candidates)
       for (const std::string& t : templates_) {
         std::vector<Token> prompt = tokenizer_.tokenize(fill_prompt(t, candidate));
-        if (settings_.calibrate) sequences.push_back(cloze_sequence(tokenizer_, prompt, {}, {}, settings_.max_length, soft_positions_));
-        sequences.push_back(cloze_sequence(tokenizer_, std::move(prompt), left, right, settings_.max_length, soft_positions_));
+        if (settings_.calibrate)
+          sequences.push_back(cloze_sequence(tokenizer_, prompt, {}, {}, settings_.max_length, soft_positions_));
+        sequences.push_back(
+            cloze_sequence(tokenizer_, std::move(prompt), left, right, settings_.max_length, soft_positions_));
       }
   }
   const std::vector<PairScore> pairs = score_pairs(encoder_, sequences, settings_.plan);

@@ -16,7 +16,8 @@ void TaskOverrides::apply_to(TaskSpec& spec) const {
   if (calibrate) spec.calibrate = true;
   if (!scorer.empty()) spec.scorer = parse_scorer(scorer);
   if ((top_k || normalize) && spec.strategy == Strategy::SamplesContrast)
-    fail_usage("--top-k and --normalize rank labels of candidates-contrast tasks; '" + spec.name + "' is samples-contrast");
+    fail_usage("--top-k and --normalize rank labels of candidates-contrast tasks; '" + spec.name +
+               "' is samples-contrast");
   check_task(spec);
 }
 

@@ -24,12 +24,14 @@ TaskRunner::TaskRunner(TaskSpec spec, const Model& model, RunnerOptions options)
   if (spec_.strategy == Strategy::SamplesContrast) {
     pair_scorer_ = std::make_unique<NspPairScorer>(encoder, tokenizer, nsp);
   } else if (spec_.candidates) {
-    cloze_scorer_ = std::make_unique<NspClozeScorer>(encoder, tokenizer, spec_.templates, spec_.candidates->soft_positions, nsp);
+    cloze_scorer_ =
+        std::make_unique<NspClozeScorer>(encoder, tokenizer, spec_.templates, spec_.candidates->soft_positions, nsp);
   } else {
     std::vector<std::string> words;
     for (const Label& label : spec_.labels) words.push_back(label.word);
     if (spec_.scorer == ScorerKind::Nsp) {
-      prompt_scorer_ = std::make_unique<NspCandidatesScorer>(encoder, tokenizer, spec_.templates, std::move(words), nsp);
+      prompt_scorer_ =
+          std::make_unique<NspCandidatesScorer>(encoder, tokenizer, spec_.templates, std::move(words), nsp);
     } else {
       MlmSettings mlm{spec_.max_length, spec_.position, spec_.combine, spec_.calibrate, options_.plan};
       prompt_scorer_ = std::make_unique<MlmPromptScorer>(encoder, tokenizer, spec_.templates, std::move(words), mlm);
@@ -46,7 +48,8 @@ std::vector<std::string> TaskRunner::label_keys() const {
 }
 
 void TaskRunner::set_thresholds(Thresholds thresholds) {
-  if (!is_samples_contrast()) fail_usage("thresholds apply to samples-contrast tasks; '" + spec_.name + "' is candidates-contrast");
+  if (!is_samples_contrast())
+    fail_usage("thresholds apply to samples-contrast tasks; '" + spec_.name + "' is candidates-contrast");
   if (thresholds.labels != label_keys()) {
     auto list = [](const std::vector<std::string>& v) {
       std::string s;
@@ -59,8 +62,8 @@ void TaskRunner::set_thresholds(Thresholds thresholds) {
   thresholds_ = std::move(thresholds);
 }
 
-void TaskRunner::read_line(const json& line, LineResult& r, std::string& text, std::pair<std::string, std::string>& pair,
-                           ClozeItem& cloze) const {
+void TaskRunner::read_line(const json& line, LineResult& r, std::string& text,
+                           std::pair<std::string, std::string>& pair, ClozeItem& cloze) const {
   if (line.contains(spec_.id_field)) r.id = line[spec_.id_field];
   if (spec_.strategy == Strategy::SamplesContrast) {
     pair.first = spec_.segment_a.render(line, spec_.join);
@@ -102,7 +105,8 @@ void TaskRunner::read_line(const json& line, LineResult& r, std::string& text, s
 }
 
 void TaskRunner::score_valid(std::vector<LineResult*>& results, std::vector<std::string>& texts,
-                             std::vector<std::pair<std::string, std::string>>& pairs, std::vector<ClozeItem>& clozes) const {
+                             std::vector<std::pair<std::string, std::string>>& pairs,
+                             std::vector<ClozeItem>& clozes) const {
   if (results.empty()) return;
   if (pair_scorer_) {
     const std::vector<PairScore> scores = pair_scorer_->score(pairs);
@@ -112,7 +116,8 @@ void TaskRunner::score_valid(std::vector<LineResult*>& results, std::vector<std:
     }
     return;
   }
-  std::vector<std::vector<LabelScore>> scores = cloze_scorer_ ? cloze_scorer_->score(clozes) : prompt_scorer_->score(texts);
+  std::vector<std::vector<LabelScore>> scores =
+      cloze_scorer_ ? cloze_scorer_->score(clozes) : prompt_scorer_->score(texts);
   for (size_t i = 0; i < results.size(); ++i) {
     results[i]->scores = std::move(scores[i]);
     results[i]->predicted = static_cast<int64_t>(best_label(results[i]->scores));
@@ -194,6 +199,10 @@ ordered_json TaskRunner::label_json(const LineResult& r, size_t k) const {
   return j;
 }
 
+std::string TaskRunner::to_line(const LineResult& r) const {
+  return to_json(r).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+}
+
 ordered_json TaskRunner::to_json(const LineResult& r) const {
   ordered_json out;
   if (!r.error.empty()) {
@@ -211,7 +220,8 @@ ordered_json TaskRunner::to_json(const LineResult& r) const {
   } else {
     const ordered_json predicted = label_json(r, static_cast<size_t>(r.predicted));
     for (const auto& [key, value] : predicted.items()) out[key] = value;
-    const std::vector<double> probability = options_.normalize ? normalized_probabilities(r.scores) : std::vector<double>{};
+    const std::vector<double> probability =
+        options_.normalize ? normalized_probabilities(r.scores) : std::vector<double>{};
     const bool nsp = spec_.scorer == ScorerKind::Nsp;
     const bool several = spec_.templates.size() > 1;
     std::vector<size_t> order;
@@ -244,7 +254,9 @@ ordered_json TaskRunner::to_json(const LineResult& r) const {
 
 ResultStream::ResultStream(const TaskRunner& runner, ItemSource source, size_t chunk_lines,
                            std::function<void(int64_t)> on_read)
-    : runner_(runner), source_(std::move(source)), chunk_lines_(chunk_lines == 0 ? 1 : chunk_lines),
+    : runner_(runner),
+      source_(std::move(source)),
+      chunk_lines_(chunk_lines == 0 ? 1 : chunk_lines),
       on_read_(std::move(on_read)) {}
 
 bool ResultStream::read() {
@@ -279,7 +291,8 @@ bool ResultStream::next(std::vector<LineResult>& out) {
 }
 
 StreamSummary score_stream(const TaskRunner& runner, JsonlReader& reader, size_t chunk_lines, Progress* progress,
-                           const std::function<void(const LineResult&)>& emit, const std::function<void()>& chunk_done) {
+                           const std::function<void(const LineResult&)>& emit,
+                           const std::function<void()>& chunk_done) {
   StreamSummary summary;
   auto emit_all = [&](const std::vector<LineResult>& results) {
     for (const LineResult& r : results) {
@@ -304,7 +317,8 @@ StreamSummary score_stream(const TaskRunner& runner, JsonlReader& reader, size_t
   return summary;
 }
 
-Thresholds fit_thresholds_on(const TaskRunner& runner, const std::string& path, size_t chunk_lines, Progress* progress) {
+Thresholds fit_thresholds_on(const TaskRunner& runner, const std::string& path, size_t chunk_lines,
+                             Progress* progress) {
   if (!runner.is_samples_contrast())
     fail_usage("--fit-on fits samples-contrast thresholds; task '" + runner.spec().name + "' is candidates-contrast");
   JsonlReader reader(path);

@@ -7,15 +7,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "engine/batch_runner.h"
-#include "models/model.h"
 #include "engine/io/jsonl_stream.h"
+#include "models/model.h"
 #include "models/zero_shot/label_scores.h"
 #include "models/zero_shot/mlm_scorer.h"
 #include "models/zero_shot/nsp_scorer.h"
@@ -39,9 +38,9 @@ struct RunnerOptions {
 
 struct LineResult {
   int64_t line = 0;
-  nlohmann::json id;  // null when the line has none
-  std::string error;  // non-empty: the line failed
-  std::string text;   // with echo_text
+  nlohmann::json id;                    // null when the line has none
+  std::string error;                    // non-empty: the line failed
+  std::string text;                     // with echo_text
   std::vector<LabelScore> scores;       // candidates-contrast: per label or per candidate
   std::vector<std::string> candidates;  // this line's candidates (ChID)
   std::optional<PairScore> pair;        // samples-contrast
@@ -71,10 +70,12 @@ class TaskRunner {
   // One result per item, in order.
   std::vector<LineResult> score(const std::vector<JsonlItem>& items) const;
   nlohmann::ordered_json to_json(const LineResult& result) const;
+  // to_json as one output line, exactly as `nspbert score` writes it (invalid UTF-8 replaced).
+  std::string to_line(const LineResult& result) const;
 
  private:
-  void read_line(const nlohmann::json& line, LineResult& r, std::string& text, std::pair<std::string, std::string>& pair,
-                 ClozeItem& cloze) const;
+  void read_line(const nlohmann::json& line, LineResult& r, std::string& text,
+                 std::pair<std::string, std::string>& pair, ClozeItem& cloze) const;
   void score_valid(std::vector<LineResult*>& results, std::vector<std::string>& texts,
                    std::vector<std::pair<std::string, std::string>>& pairs, std::vector<ClozeItem>& clozes) const;
   nlohmann::ordered_json label_json(const LineResult& r, size_t k) const;

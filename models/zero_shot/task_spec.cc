@@ -125,7 +125,8 @@ Label make_label(std::string word, json id) {
 }
 
 void check_prompt_template(const std::string& prompt_template) {
-  if (prompt_template.empty()) fail_usage("the template is empty; it needs a {label} slot, e.g. \"这是一则{label}新闻\"");
+  if (prompt_template.empty())
+    fail_usage("the template is empty; it needs a {label} slot, e.g. \"这是一则{label}新闻\"");
   if (prompt_template.find("{label}") == std::string::npos)
     fail_usage("the template \"" + prompt_template + "\" has no {label} slot");
 }
@@ -155,13 +156,17 @@ void check_labels(const std::vector<Label>& labels) {
 
 void check_task(const TaskSpec& spec) {
   const std::string task = spec.name.empty() ? "the task" : "task '" + spec.name + "'";
-  if (spec.max_length < 3) fail_usage(task + ": max length " + std::to_string(spec.max_length) + " cannot hold [CLS] A [SEP] B [SEP]");
+  if (spec.max_length < 3)
+    fail_usage(task + ": max length " + std::to_string(spec.max_length) + " cannot hold [CLS] A [SEP] B [SEP]");
   if (spec.strategy == Strategy::SamplesContrast) {
-    if (spec.scorer != ScorerKind::Nsp) fail_usage(task + ": samples-contrast scores sentence pairs with the NSP head; the MLM scorer needs prompts");
+    if (spec.scorer != ScorerKind::Nsp)
+      fail_usage(task + ": samples-contrast scores sentence pairs with the NSP head; the MLM scorer needs prompts");
     if (spec.calibrate) fail_usage(task + ": calibration applies to candidates-contrast prompts, not samples-contrast");
     if (spec.candidates) fail_usage(task + ": samples-contrast cannot take candidates from each line");
-    if (spec.labels.size() < 2) fail_usage(task + ": samples-contrast needs at least two labels, in ascending score order");
-    if (spec.segment_a.empty() || spec.segment_b.empty()) fail_usage(task + ": samples-contrast needs segment_a and segment_b");
+    if (spec.labels.size() < 2)
+      fail_usage(task + ": samples-contrast needs at least two labels, in ascending score order");
+    if (spec.segment_a.empty() || spec.segment_b.empty())
+      fail_usage(task + ": samples-contrast needs segment_a and segment_b");
     check_labels(spec.labels);
     return;
   }
@@ -169,7 +174,8 @@ void check_task(const TaskSpec& spec) {
   for (const std::string& t : spec.templates) check_prompt_template(t);
   if (spec.text.empty()) fail_usage(task + ": candidates-contrast needs 'text' (which field(s) hold the text)");
   if (spec.candidates) {
-    if (spec.scorer != ScorerKind::Nsp) fail_usage(task + ": candidates from each line (ChID) are scored with the NSP head only");
+    if (spec.scorer != ScorerKind::Nsp)
+      fail_usage(task + ": candidates from each line (ChID) are scored with the NSP head only");
     if (!spec.labels.empty()) fail_usage(task + ": a task with candidates per line has no fixed labels");
     if (spec.position != PromptPosition::Prefix) fail_usage(task + ": the candidate is segment A (position prefix)");
     return;
@@ -221,7 +227,8 @@ std::vector<std::string> parse_templates(const json& templates, const std::strin
     out.push_back(templates.get<std::string>());
   } else if (templates.is_array() && !templates.empty()) {
     for (size_t i = 0; i < templates.size(); ++i) {
-      if (!templates[i].is_string()) fail_input(field_name(source, "templates[" + std::to_string(i) + "]") + " must be a string");
+      if (!templates[i].is_string())
+        fail_input(field_name(source, "templates[" + std::to_string(i) + "]") + " must be a string");
       out.push_back(templates[i].get<std::string>());
     }
   } else {
@@ -229,7 +236,8 @@ std::vector<std::string> parse_templates(const json& templates, const std::strin
   }
   for (size_t i = 0; i < out.size(); ++i)
     if (out[i].find("{label}") == std::string::npos)
-      fail_input(field_name(source, "templates[" + std::to_string(i) + "]") + " \"" + out[i] + "\" has no {label} slot");
+      fail_input(field_name(source, "templates[" + std::to_string(i) + "]") + " \"" + out[i] +
+                 "\" has no {label} slot");
   return out;
 }
 
@@ -259,7 +267,8 @@ void parse_paper(const json& p, const std::string& source, TaskSpec& t) {
   if (!p.is_object()) fail_input(where + " must be an object {\"accuracy\": percent, \"source\": text}");
   for (const auto& [k, v] : p.items())
     if (k != "accuracy" && k != "source") fail_input(where + ": unknown field '" + k + "' (known: accuracy, source)");
-  if (!p.contains("accuracy") || !p["accuracy"].is_number()) fail_input(where + ": 'accuracy' must be a number (percent)");
+  if (!p.contains("accuracy") || !p["accuracy"].is_number())
+    fail_input(where + ": 'accuracy' must be a number (percent)");
   t.paper_accuracy = p["accuracy"].get<double>();
   if (p.contains("source")) {
     if (!p["source"].is_string()) fail_input(where + ": 'source' must be a string");
@@ -271,10 +280,10 @@ void parse_paper(const json& p, const std::string& source, TaskSpec& t) {
 
 TaskSpec parse_task_spec(const json& spec, const std::string& source) {
   if (!spec.is_object()) fail_input(source + ": a task spec must be a JSON object");
-  static const std::set<std::string> known = {
-      "name",      "description", "strategy",    "scorer",   "position",    "templates", "combine",
-      "calibrate", "labels",      "candidates",  "text",     "segment_a",   "segment_b", "join",
-      "label_field", "id_field",  "max_length",  "paper"};
+  static const std::set<std::string> known = {"name",      "description", "strategy",  "scorer", "position",
+                                              "templates", "combine",     "calibrate", "labels", "candidates",
+                                              "text",      "segment_a",   "segment_b", "join",   "label_field",
+                                              "id_field",  "max_length",  "paper"};
   for (const auto& [key, value] : spec.items())
     if (!known.count(key)) fail_input(source + ": unknown field '" + key + "'");
 
@@ -282,7 +291,8 @@ TaskSpec parse_task_spec(const json& spec, const std::string& source) {
   auto has = [&](const char* key) { return spec.contains(key) && !spec[key].is_null(); };
   if (has("name")) t.name = string_value(spec, "name", source);
   if (has("description")) t.description = string_value(spec, "description", source);
-  if (!has("strategy")) fail_input(field_name(source, "strategy") + " is missing (candidates-contrast or samples-contrast)");
+  if (!has("strategy"))
+    fail_input(field_name(source, "strategy") + " is missing (candidates-contrast or samples-contrast)");
   const std::string strategy = string_value(spec, "strategy", source);
   if (strategy == "candidates-contrast") {
     t.strategy = Strategy::CandidatesContrast;
@@ -309,8 +319,10 @@ TaskSpec parse_task_spec(const json& spec, const std::string& source) {
   if (has("labels")) t.labels = parse_labels(spec["labels"], source);
   if (has("candidates")) t.candidates = parse_candidates(spec["candidates"], source);
   if (has("text")) t.text = FieldTemplate::parse(string_value(spec, "text", source), field_name(source, "text"));
-  if (has("segment_a")) t.segment_a = FieldTemplate::parse(string_value(spec, "segment_a", source), field_name(source, "segment_a"));
-  if (has("segment_b")) t.segment_b = FieldTemplate::parse(string_value(spec, "segment_b", source), field_name(source, "segment_b"));
+  if (has("segment_a"))
+    t.segment_a = FieldTemplate::parse(string_value(spec, "segment_a", source), field_name(source, "segment_a"));
+  if (has("segment_b"))
+    t.segment_b = FieldTemplate::parse(string_value(spec, "segment_b", source), field_name(source, "segment_b"));
   if (has("join")) t.join = string_value(spec, "join", source);
   if (has("label_field")) t.label_field = string_value(spec, "label_field", source);
   if (has("id_field")) t.id_field = string_value(spec, "id_field", source);

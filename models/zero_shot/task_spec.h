@@ -4,11 +4,10 @@
 // text(s), the gold label and the line id. Parsing fails naming the field at fault.
 #include <cstddef>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace nspbert::zero_shot {
 
@@ -50,7 +49,7 @@ class FieldTemplate {
 };
 
 struct Label {
-  std::string word;  // what replaces {label} in the prompt
+  std::string word;   // what replaces {label} in the prompt
   nlohmann::json id;  // the gold value in the data (string or integer), echoed in outputs
   std::string key;    // `id` as text, for matching gold values
 };

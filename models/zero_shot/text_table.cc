@@ -65,7 +65,8 @@ std::string pad_to_width(std::string_view text, size_t width) {
   return out;
 }
 
-TextTable::TextTable(std::vector<std::string> header, std::vector<bool> right_aligned) : right_(std::move(right_aligned)) {
+TextTable::TextTable(std::vector<std::string> header, std::vector<bool> right_aligned)
+    : right_(std::move(right_aligned)) {
   right_.resize(header.size(), false);
   rows_.push_back(std::move(header));
 }

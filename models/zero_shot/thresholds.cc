@@ -50,7 +50,8 @@ Thresholds Thresholds::from_json(const json& value, const std::string& source) {
   if (value.contains("score") && value["score"] != "logit_gap")
     fail_input(source + ": 'score' must be \"logit_gap\" (the only score thresholds are fitted on)");
   if (value.contains("task") && value["task"].is_string()) t.task = value["task"].get<std::string>();
-  if (value.contains("fitted_on") && value["fitted_on"].is_string()) t.fitted_on = value["fitted_on"].get<std::string>();
+  if (value.contains("fitted_on") && value["fitted_on"].is_string())
+    t.fitted_on = value["fitted_on"].get<std::string>();
   if (value.contains("items") && value["items"].is_number_integer()) t.items = value["items"].get<int64_t>();
   if (value.contains("accuracy") && value["accuracy"].is_number()) t.accuracy = value["accuracy"].get<double>();
   return t;
@@ -126,8 +127,8 @@ Thresholds fit_thresholds(const std::vector<double>& scores, const std::vector<s
   t.accuracy = static_cast<double>(correct) / static_cast<double>(scores.size());
   for (size_t c = 0; c + 1 < K; ++c) {
     // First block whose label is above c.
-    const size_t first_above = static_cast<size_t>(
-        std::find_if(label.begin(), label.end(), [&](size_t l) { return l > c; }) - label.begin());
+    const size_t first_above =
+        static_cast<size_t>(std::find_if(label.begin(), label.end(), [&](size_t l) { return l > c; }) - label.begin());
     if (first_above == 0) {
       t.cuts.push_back(block_score.front() - 1.0);
     } else if (first_above == B) {

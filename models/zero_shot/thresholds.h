@@ -3,10 +3,9 @@
 // saved as JSON, or, without them, equal-size bins over the scores of the input itself (the
 // paper's rule; it assumes balanced labels).
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace nspbert::zero_shot {
 

@@ -26,7 +26,8 @@ inline void check_accepted_checkpoint(const weights::CheckpointFile& file, std::
     if (tensor.nbytes == 0) continue;
     bool owned = false;
     for (const auto& copy : file.owned) owned |= copy.get() == tensor.data;
-    require(owned || (tensor.data >= begin && tensor.data <= end && tensor.nbytes <= static_cast<size_t>(end - tensor.data)),
+    require(owned ||
+                (tensor.data >= begin && tensor.data <= end && tensor.nbytes <= static_cast<size_t>(end - tensor.data)),
             "tensor data lies outside the input", tensor.name);
     // Read every byte as the loader would, so a bad pointer or short copy also trips ASan.
     unsigned checksum = 0;

@@ -20,7 +20,8 @@ void check_spec(const ConfigReader& config, const EncoderSpec& spec) {
     fuzz::require(size > 0 && size <= (int64_t{1} << 31), "accepted a size outside 1..2^31");
   fuzz::require(spec.hidden % spec.heads == 0, "heads do not divide hidden_size");
   fuzz::require(spec.norm_eps >= 0, "accepted a negative or NaN layer_norm_eps");
-  if (spec.position_kind == PositionKind::Rotary) fuzz::require(spec.head_dim() % 2 == 0, "rotary with an odd head size");
+  if (spec.position_kind == PositionKind::Rotary)
+    fuzz::require(spec.head_dim() % 2 == 0, "rotary with an odd head size");
   fuzz::require(family_for_config(config).family == spec.family, "the loader's family differs from the spec's");
 }
 

@@ -18,7 +18,8 @@ using namespace nspbert;
 
 void check_state_dict(const weights::PickledStateDict& state) {
   for (const weights::PickledTensor& tensor : state.tensors) {
-    fuzz::require(tensor.storage < state.storages.size(), "tensor refers to a storage that does not exist", tensor.name);
+    fuzz::require(tensor.storage < state.storages.size(), "tensor refers to a storage that does not exist",
+                  tensor.name);
     fuzz::require(tensor.size.size() == tensor.stride.size(), "size and stride differ in length", tensor.name);
   }
 }

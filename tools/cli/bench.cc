@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
-
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "engine/error.h"
@@ -107,8 +106,9 @@ void declare(CLI::App& app, BenchArgs& args) {
   app.add_flag("--verbose-kernels", args.verbose_kernels, "Print the oneDNN kernel chosen for every op");
 }
 
-const bool registered = register_command<BenchArgs>("bench",
-    "Time the encoder on a synthetic batch: median/min ms, tokens/s, GFLOP/s and share of the GEMM ceiling", declare, run);
+const bool registered = register_command<BenchArgs>(
+    "bench", "Time the encoder on a synthetic batch: median/min ms, tokens/s, GFLOP/s and share of the GEMM ceiling",
+    declare, run);
 
 }  // namespace
 }  // namespace nspbert::cli

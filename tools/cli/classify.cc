@@ -36,7 +36,8 @@ std::vector<std::string> read_labels(const ClassifyArgs& args) {
   std::vector<std::string> words;
   if (!args.labels_file.empty()) {
     std::error_code ec;
-    if (std::filesystem::is_directory(args.labels_file, ec)) fail_input(args.labels_file + ": is a directory, not a labels file");
+    if (std::filesystem::is_directory(args.labels_file, ec))
+      fail_input(args.labels_file + ": is a directory, not a labels file");
     std::ifstream in(args.labels_file, std::ios::binary);
     if (!in) fail_input(args.labels_file + ": cannot open the labels file");
     for (std::string line; std::getline(in, line);)
@@ -100,14 +101,16 @@ int run(const ClassifyArgs& args) {
   const TaskRunner runner(spec, model, args.scoring.runner_options(model, /*echo_text=*/true));
   if (args.stream.format == Format::Table) {
     const TableRows table(spec);
-    return run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return table.row(r); }, table.header());
+    return run_scoring_stream(
+        runner, args.stream, *reader, [&](const LineResult& r) { return table.row(r); }, table.header());
   }
-  return run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return dump_json(runner.to_json(r)); });
+  return run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return runner.to_line(r); });
 }
 
 void declare(CLI::App& app, ClassifyArgs& args) {
   args.scoring.add_to(app, /*with_prompt_flags=*/false);
-  app.add_option("--template", args.scoring.templates, "Prompt template with {label}, e.g. 这是一则{label}新闻 (repeat to combine several)")
+  app.add_option("--template", args.scoring.templates,
+                 "Prompt template with {label}, e.g. 这是一则{label}新闻 (repeat to combine several)")
       ->required()
       ->allow_extra_args(false);
   auto* labels = app.add_option("--labels", args.labels, "Labels as a comma list: 体育,财经,...");
@@ -119,7 +122,8 @@ void declare(CLI::App& app, ClassifyArgs& args) {
   add_format_option(app, args.stream.format, {Format::Table, Format::Json, Format::Jsonl},
                     "table, json (one array) or jsonl (one object per line)");
   args.stream.add_to(app, /*positional_texts=*/true);
-  app.add_option("--text-field", args.text_field, "Field of each JSONL line that holds the text")->capture_default_str();
+  app.add_option("--text-field", args.text_field, "Field of each JSONL line that holds the text")
+      ->capture_default_str();
 }
 
 const bool registered = register_command<ClassifyArgs>(

@@ -1,7 +1,6 @@
 #pragma once
 // Each command lives in its own file and registers itself here; main.cc only dispatches.
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>

@@ -9,11 +9,10 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/analysis/depth_usage.h"
 #include "engine/error.h"
@@ -52,7 +51,8 @@ struct LineError {
 // Reads {"text": ...} lines a chunk at a time so the whole file never sits in memory.
 class JsonlTexts {
  public:
-  JsonlTexts(const std::string& path, std::string field) : path_(path), field_(std::move(field)), file_(path, std::ios::binary) {
+  JsonlTexts(const std::string& path, std::string field)
+      : path_(path), field_(std::move(field)), file_(path, std::ios::binary) {
     if (!file_) fail_input("cannot read " + path + ": " + std::strerror(errno));
   }
 
@@ -140,7 +140,8 @@ int run(const CompareNormsArgs& args) {
     DepthProfile profile = measure_depth(model, depth_model_label(args.models[m], report.profiles), args.models[m],
                                          ablation, max_length, next_chunk);
     if (m > 0 && profile.sequences != report.texts)
-      fail_input(args.input + " read differently for the second model; with several models --input must be a "
+      fail_input(args.input +
+                 " read differently for the second model; with several models --input must be a "
                  "regular file, not a pipe");
     if (profile.sequences == 0)
       fail_input(args.input + " has no usable text" +
@@ -200,9 +201,11 @@ void declare(CLI::App& app, CompareNormsArgs& args) {
   app.add_option("--threads", args.threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
 }
 
-const bool registered = register_command<CompareNormsArgs>("compare-norms",
+const bool registered = register_command<CompareNormsArgs>(
+    "compare-norms",
     "Per-layer residual-stream statistics (norm, relative update, cosine to the previous layer, attention "
-    "entropy) of one or more models over a JSONL file of texts, as a table, JSON or an SVG plot", declare, run);
+    "entropy) of one or more models over a JSONL file of texts, as a table, JSON or an SVG plot",
+    declare, run);
 
 }  // namespace
 }  // namespace nspbert::cli

@@ -20,7 +20,7 @@ struct ConvertArgs {
 int run(const ConvertArgs& args) {
   std::error_code error;
   WeightStore store = std::filesystem::is_directory(args.model, error) ? WeightStore::open_dir(args.model)
-                                                                      : WeightStore::open_file(args.model);
+                                                                       : WeightStore::open_file(args.model);
   std::optional<DType> dtype;
   if (args.dtype == "f32") dtype = DType::F32;
   if (args.dtype == "f16") dtype = DType::F16;

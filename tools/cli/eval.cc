@@ -51,15 +51,18 @@ int run(const EvalArgs& args) {
 void declare(CLI::App& app, EvalArgs& args) {
   app.add_option("--task", args.task, "Task spec JSON (tools/tasks/*.json)")->required();
   app.add_option("--input", args.input, "Labelled JSONL (default: standard input)");
-  app.add_option("--format", args.format, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  app.add_option("--format", args.format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
   app.add_option("--output", args.output, "Write the report here instead of standard output");
   args.scoring.add_to(app, /*with_prompt_flags=*/true);
   args.thresholds.add_to(app);
   add_chunk_size_option(app, args.chunk_size);
 }
 
-const bool registered = register_command<EvalArgs>("eval",
-    "Evaluate a zero-shot task spec on labelled JSONL: accuracy, macro-F1, per-label P/R, confusion matrix", declare, run);
+const bool registered = register_command<EvalArgs>(
+    "eval", "Evaluate a zero-shot task spec on labelled JSONL: accuracy, macro-F1, per-label P/R, confusion matrix",
+    declare, run);
 
 }  // namespace
 }  // namespace nspbert::cli

@@ -74,7 +74,8 @@ AttentionOptions request_attention(const nlohmann::json& request, AttentionOptio
 
 nlohmann::json matrix(const std::vector<float>& v, int64_t rows, int64_t cols) {
   nlohmann::json out = nlohmann::json::array();
-  for (int64_t r = 0; r < rows; ++r) out.push_back(std::vector<float>(v.begin() + r * cols, v.begin() + (r + 1) * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    out.push_back(std::vector<float>(v.begin() + r * cols, v.begin() + (r + 1) * cols));
   return out;
 }
 
@@ -119,7 +120,8 @@ int run(const ForwardArgs& args) {
     for (int64_t b = 0; b < B; ++b) probs.push_back(prob_is_next(out.nsp_logits[2 * b], out.nsp_logits[2 * b + 1]));
     result["nsp_prob_is_next"] = std::move(probs);
   }
-  if (req.want_classifier) result["classifier_logits"] = matrix(out.classifier_logits, B, model.encoder->classifier_outputs());
+  if (req.want_classifier)
+    result["classifier_logits"] = matrix(out.classifier_logits, B, model.encoder->classifier_outputs());
   if (!req.mlm_positions.empty()) {
     nlohmann::json mlm = nlohmann::json::array();
     for (size_t m = 0; m < req.mlm_positions.size(); ++m)

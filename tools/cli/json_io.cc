@@ -44,9 +44,8 @@ std::vector<std::vector<int64_t>> int_matrix(const nlohmann::json& value, const 
       const auto& v = row[t];
       if (!v.is_number_integer())
         fail_input("'" + field + "' [" + std::to_string(b) + "][" + std::to_string(t) + "] is not an integer");
-      const int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)
-                            ? INT64_MAX
-                            : v.get<int64_t>();
+      const int64_t x =
+          v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : v.get<int64_t>();
       if (x < lo || x > hi)
         fail_input("'" + field + "' [" + std::to_string(b) + "][" + std::to_string(t) + "] = " + std::to_string(x) +
                    " is out of range");

@@ -2,10 +2,9 @@
 // Small JSON helpers shared by the commands: reading a whole file, typed field access with
 // messages that name the field, and output that never throws on odd UTF-8.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace nspbert::cli {
 

@@ -54,8 +54,8 @@ int main(int argc, char** argv) {
       known = known || command.name == argv[1];
     }
     if (!known) {
-      std::fprintf(stderr, "nspbert: usage error: unknown command '%s' (commands: %s)\n", cli::one_line(argv[1]).c_str(),
-                   names.c_str());
+      std::fprintf(stderr, "nspbert: usage error: unknown command '%s' (commands: %s)\n",
+                   cli::one_line(argv[1]).c_str(), names.c_str());
       return 2;
     }
   }

@@ -13,7 +13,8 @@ const bool registered = register_command(
     {"merge", "Join the outputs of --shard runs in input order, each non-blank input line answered exactly once",
      [](CLI::App& app) -> Runner {
        auto request = std::make_shared<io::MergeRequest>();
-       app.add_option("--input", request->input, "The input the shards ran on: which lines must be answered")->required();
+       app.add_option("--input", request->input, "The input the shards ran on: which lines must be answered")
+           ->required();
        app.add_option("--output", request->output, "Write here (via FILE.partial, renamed when complete)")->required();
        app.add_flag("--with-line-numbers", request->keep_line_numbers,
                     "Keep the input_line field, as an unsharded --with-line-numbers run writes it");

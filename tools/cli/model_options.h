@@ -2,7 +2,6 @@
 // Options every command that runs the encoder shares: the model folder, threads, and the
 // inference-time attention variants of docs/methods.md §5.
 #include <CLI/CLI.hpp>
-
 #include <string>
 
 #include "engine/encoder_spec.h"

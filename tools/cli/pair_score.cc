@@ -38,7 +38,8 @@ int run(const PairScoreArgs& args) {
   };
   return run_encode_stream(args.options, *reader, builder, StreamWords(), read, [&](EncodedChunk& chunk) {
     const std::vector<SequenceOutputs> out = run_sequences(*model.encoder, chunk.sequences, plan);
-    for (size_t n = 0; n < chunk.slot.size(); ++n) chunk.results[chunk.slot[n]].update(pair_scores(out[n].classifier_logits));
+    for (size_t n = 0; n < chunk.slot.size(); ++n)
+      chunk.results[chunk.slot[n]].update(pair_scores(out[n].classifier_logits));
   });
 }
 

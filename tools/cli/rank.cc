@@ -53,7 +53,7 @@ int run(const RankArgs& args) {
   builder.print_notes();
 
   const std::vector<double> distances = query_distances(*model.encoder, sequences, *parse_pooling(args.encode.pooling),
-                                                       attention, args.distance.geodesic(), args.distance.k);
+                                                        attention, args.distance.geodesic(), args.distance.k);
 
   std::vector<size_t> lines;
   for (const io::JsonlItem* record : ranked) lines.push_back(static_cast<size_t>(record->line));

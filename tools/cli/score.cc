@@ -23,13 +23,15 @@ int run(const ScoreArgs& args) {
   args.scoring.apply_to(spec);
   if (args.stream.resume && spec.strategy == Strategy::SamplesContrast && args.thresholds.thresholds.empty() &&
       args.thresholds.fit_on.empty())
-    fail_usage("--resume on a samples-contrast task needs --thresholds or --fit-on (equal-size bins depend on every line's score)");
+    fail_usage(
+        "--resume on a samples-contrast task needs --thresholds or --fit-on (equal-size bins depend on every line's "
+        "score)");
   args.thresholds.check();
   const std::unique_ptr<JsonlReader> reader = args.stream.open(/*field=*/"");
   const Model model = args.scoring.model.load();
   TaskRunner runner(std::move(spec), model, args.scoring.runner_options(model, /*echo_text=*/false));
   args.thresholds.apply(runner, args.stream.chunk_size);
-  return run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return dump_json(runner.to_json(r)); });
+  return run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return runner.to_line(r); });
 }
 
 void declare(CLI::App& app, ScoreArgs& args) {
@@ -39,8 +41,9 @@ void declare(CLI::App& app, ScoreArgs& args) {
   args.thresholds.add_to(app);
 }
 
-const bool registered = register_command<ScoreArgs>("score",
-    "Stream a JSONL file through a zero-shot task spec: a prediction with per-label scores per line", declare, run);
+const bool registered = register_command<ScoreArgs>(
+    "score", "Stream a JSONL file through a zero-shot task spec: a prediction with per-label scores per line", declare,
+    run);
 
 }  // namespace
 }  // namespace nspbert::cli

@@ -12,11 +12,15 @@
 
 namespace nspbert::cli {
 
-CLI::Option* add_format_option(CLI::App& app, Format& format, const std::vector<Format>& choices, const std::string& help) {
-  static const std::map<Format, std::string> names = {{Format::Jsonl, "jsonl"}, {Format::Json, "json"}, {Format::Table, "table"}};
+CLI::Option* add_format_option(CLI::App& app, Format& format, const std::vector<Format>& choices,
+                               const std::string& help) {
+  static const std::map<Format, std::string> names = {
+      {Format::Jsonl, "jsonl"}, {Format::Json, "json"}, {Format::Table, "table"}};
   std::map<std::string, Format> allowed;
   for (Format f : choices) allowed[names.at(f)] = f;
-  return app.add_option("--format", format, help)->transform(CLI::CheckedTransformer(allowed))->default_str(names.at(format));
+  return app.add_option("--format", format, help)
+      ->transform(CLI::CheckedTransformer(allowed))
+      ->default_str(names.at(format));
 }
 
 CLI::Option* add_chunk_size_option(CLI::App& app, size_t& chunk_size) {
@@ -26,7 +30,8 @@ CLI::Option* add_chunk_size_option(CLI::App& app, size_t& chunk_size) {
 }
 
 void InputOptions::add_to(CLI::App& app, bool positional_texts) {
-  app.add_option("--input", input, "JSONL input, one object per line (default: the TEXT arguments, else standard input)");
+  app.add_option("--input", input,
+                 "JSONL input, one object per line (default: the TEXT arguments, else standard input)");
   if (positional_texts) app.add_option("TEXT", texts, "Texts to use instead of JSONL input");
 }
 
@@ -39,7 +44,8 @@ std::unique_ptr<io::JsonlReader> InputOptions::open(const std::string& field) co
 void StreamOptions::add_to(CLI::App& app, bool positional_texts) {
   source.add_to(app, positional_texts);
   app.add_option("--output", output, "Write here (via FILE.partial, renamed when complete) instead of standard output");
-  app.add_flag("--resume", resume, "Continue an interrupted --output: keep its complete lines, skip as many input lines");
+  app.add_flag("--resume", resume,
+               "Continue an interrupted --output: keep its complete lines, skip as many input lines");
   add_chunk_size_option(app, chunk_size);
   app.add_option_function<std::string>(
          "--shard", [this](const std::string& text) { shard = io::parse_shard(text); },
@@ -54,7 +60,8 @@ void StreamOptions::add_to(CLI::App& app, bool positional_texts) {
 
 std::unique_ptr<io::JsonlReader> StreamOptions::open(const std::string& field) const {
   if (resume && output.empty()) fail_usage("--resume needs --output FILE");
-  if (resume && format != Format::Jsonl) fail_usage("--resume needs --format jsonl (a JSON array or a table cannot be continued)");
+  if (resume && format != Format::Jsonl)
+    fail_usage("--resume needs --format jsonl (a JSON array or a table cannot be continued)");
   if (numbered() && format != Format::Jsonl) fail_usage("--shard and --with-line-numbers need --format jsonl");
   std::unique_ptr<io::JsonlReader> reader = source.open(field);
   if (shard) reader->set_shard(*shard);
@@ -103,16 +110,18 @@ int report_stop(const StreamOptions& options, io::OutputFile& out, const LineSin
   const size_t written = out.resumed_lines() + static_cast<size_t>(sink.lines());
   if (!words.stop_hint.empty()) return report_interrupted(written, words.stop_hint);
   if (options.output.empty())
-    return report_interrupted(written, "they are complete on standard output (with --output FILE, --resume continues a run)");
+    return report_interrupted(written,
+                              "they are complete on standard output (with --output FILE, --resume continues a run)");
   if (options.format != Format::Jsonl)
-    return report_interrupted(written, io::OutputFile::partial_path(options.output) +
-                                           " holds them, but only --format jsonl can be resumed");
+    return report_interrupted(
+        written, io::OutputFile::partial_path(options.output) + " holds them, but only --format jsonl can be resumed");
   return report_interrupted(written, "rerun with --resume to continue");
 }
 
 }  // namespace
 
-int run_stream(const StreamOptions& options, io::JsonlReader& reader, const StreamWords& words, const StreamBody& body) {
+int run_stream(const StreamOptions& options, io::JsonlReader& reader, const StreamWords& words,
+               const StreamBody& body) {
   io::OutputFile out(options.output, options.resume);
   io::skip_answered(reader, out);
   LineSink sink(out, options.format, options.numbered());
@@ -126,8 +135,8 @@ int run_stream(const StreamOptions& options, io::JsonlReader& reader, const Stre
   const int64_t failed = sink.failed() + static_cast<int64_t>(out.resumed_errors());
   if (failed == 0) return 0;
   std::fprintf(stderr, "nspbert: %lld of %lld lines could not be %s (see their \"error\" output lines)\n",
-               static_cast<long long>(failed), static_cast<long long>(sink.lines() + static_cast<int64_t>(out.resumed_lines())),
-               words.done.c_str());
+               static_cast<long long>(failed),
+               static_cast<long long>(sink.lines() + static_cast<int64_t>(out.resumed_lines())), words.done.c_str());
   return 1;
 }
 

@@ -6,15 +6,13 @@
 // every N-th line, each output line numbered for nspbert merge. The I/O is engine/io.
 // rank and summarize read their whole input and print at the end with the same output stack.
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/io/jsonl_stream.h"
 
@@ -23,7 +21,8 @@ namespace nspbert::cli {
 enum class Format { Jsonl, Json, Table };
 
 // --format with the given choices (names: jsonl, json, table).
-CLI::Option* add_format_option(CLI::App& app, Format& format, const std::vector<Format>& choices, const std::string& help);
+CLI::Option* add_format_option(CLI::App& app, Format& format, const std::vector<Format>& choices,
+                               const std::string& help);
 CLI::Option* add_chunk_size_option(CLI::App& app, size_t& chunk_size);
 
 // TEXT arguments, or JSONL from --input FILE or standard input.
@@ -56,7 +55,8 @@ struct StreamOptions {
 class LineSink {
  public:
   // `numbered`: every line starts with its input line (engine/io/shard_merge.h).
-  LineSink(io::OutputFile& out, Format format, bool numbered = false) : out_(out), format_(format), numbered_(numbered) {}
+  LineSink(io::OutputFile& out, Format format, bool numbered = false)
+      : out_(out), format_(format), numbered_(numbered) {}
   void begin(const std::string& table_header = "");  // "[" for json, the header for table
   void add(int64_t input_line, const std::string& line, bool failed);
   void add(int64_t input_line, const nlohmann::json& result);  // failed when it has "error"

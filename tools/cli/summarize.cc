@@ -1,12 +1,13 @@
 // nspbert summarize: extractive, opinion-focused summary — the sentences nearest a centre (the
 // query, or the mean sentence vector) by geodesic distance, in document order (docs/methods.md §7).
+#include "engine/similarity/summarize.h"
+
 #include <cmath>
 #include <memory>
 
 #include "engine/error.h"
 #include "engine/similarity/geodesic.h"
 #include "engine/similarity/sentence_vectors.h"
-#include "engine/similarity/summarize.h"
 #include "tools/cli/command.h"
 #include "tools/cli/stream_command.h"
 #include "tools/cli/text_input.h"
@@ -129,9 +130,11 @@ void declare(CLI::App& app, SummarizeArgs& args) {
                     "json: one object with the summary; jsonl: one line per picked sentence");
 }
 
-const bool registered = register_command<SummarizeArgs>("summarize",
+const bool registered = register_command<SummarizeArgs>(
+    "summarize",
     "Extractive summary: the N sentences nearest the query or the mean sentence vector by geodesic distance, "
-    "in document order", declare, run);
+    "in document order",
+    declare, run);
 
 }  // namespace
 }  // namespace nspbert::cli

@@ -87,11 +87,13 @@ EncodedChunk encode_chunk(const std::vector<io::JsonlItem>& items, const ReadSeq
 void EncodeStreamOptions::add_to(CLI::App& app, bool with_text_field) {
   encode.add_to(app, with_text_field);
   stream.add_to(app, /*positional_texts=*/with_text_field);  // pairs come from JSONL only
-  add_format_option(app, stream.format, {Format::Json, Format::Jsonl}, "json (one array) or jsonl (one object per line)");
+  add_format_option(app, stream.format, {Format::Json, Format::Jsonl},
+                    "json (one array) or jsonl (one object per line)");
 }
 
 int run_encode_stream(const EncodeStreamOptions& options, io::JsonlReader& reader, SequenceBuilder& builder,
-                      const StreamWords& words, const ReadSequence& read, const std::function<void(EncodedChunk&)>& run) {
+                      const StreamWords& words, const ReadSequence& read,
+                      const std::function<void(EncodedChunk&)>& run) {
   auto chunk = [&](std::vector<io::JsonlItem>& items, LineSink& sink) {
     EncodedChunk encoded = encode_chunk(items, read);
     run(encoded);

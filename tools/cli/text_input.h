@@ -2,14 +2,12 @@
 // Shared by the commands that encode texts (embed, rank, summarize, pair-score): reading a text
 // field, how long a sequence may be, and a chunk of lines turned into sequences.
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/batch_runner.h"
 #include "engine/io/jsonl_stream.h"
@@ -79,6 +77,7 @@ struct EncodeStreamOptions {
 // Streams the input: each chunk's usable lines become sequences (`read`), `run` adds the encoder's
 // results; then the builder's notes, unless interrupted. Returns the exit code (run_stream).
 int run_encode_stream(const EncodeStreamOptions& options, io::JsonlReader& reader, SequenceBuilder& builder,
-                      const StreamWords& words, const ReadSequence& read, const std::function<void(EncodedChunk&)>& run);
+                      const StreamWords& words, const ReadSequence& read,
+                      const std::function<void(EncodedChunk&)>& run);
 
 }  // namespace nspbert::cli

@@ -221,13 +221,15 @@ int run(const TokenizeOptions& options) {
         line_tokenizer.process(item.text, result);
       } catch (const LineError& e) {
         failed = true;
-        result = ordered_json{{"line", item.line}, {"error", e.message}}.dump(-1, ' ', false, json::error_handler_t::replace);
+        result = ordered_json{{"line", item.line}, {"error", e.message}}.dump(-1, ' ', false,
+                                                                              json::error_handler_t::replace);
       }
       if (!result.empty() && result.back() == '\n') result.pop_back();
       sink.add(item.line, result, failed);
     }
   };
-  return run_stream(options.stream, *reader, StreamWords("tokenized"), each_chunk(options.stream.chunk_size, tokenize_chunk));
+  return run_stream(options.stream, *reader, StreamWords("tokenized"),
+                    each_chunk(options.stream.chunk_size, tokenize_chunk));
 }
 
 Runner setup(CLI::App& sub) {

@@ -21,10 +21,12 @@ void ScoringOptions::add_to(CLI::App& app, bool with_prompt_flags) {
       ->check(CLI::Range(size_t{3}, size_t{1} << 20));
   app.add_option("--combine", combine, "Several templates: mean log-probability, or logsumexp (a smooth max)")
       ->check(CLI::IsMember({"mean", "logsumexp"}));
-  app.add_flag("--calibrate", calibrate, "Contextual calibration: divide each label's score by its score against an empty text");
+  app.add_flag("--calibrate", calibrate,
+               "Contextual calibration: divide each label's score by its score against an empty text");
   app.add_option("--scorer", scorer, "nsp (the NSP head) or mlm (PET-style [MASK] slots, for checkpoints without NSP)")
       ->check(CLI::IsMember({"nsp", "mlm"}));
-  app.add_option("--top-k", top_k, "List only the K best labels, best first")->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_option("--top-k", top_k, "List only the K best labels, best first")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   app.add_flag("--normalize", normalize, "Add each label's probability: softmax of the scores over the labels");
 }
 
@@ -35,7 +37,8 @@ RunnerOptions ScoringOptions::runner_options(const Model& loaded, bool echo_text
 void ThresholdOptions::add_to(CLI::App& app) {
   auto* t = app.add_option("--thresholds", thresholds, "Samples-contrast cut points saved by --save-thresholds");
   auto* f = app.add_option("--fit-on", fit_on, "Fit samples-contrast cut points on this labelled JSONL first");
-  app.add_option("--save-thresholds", save_thresholds, "Write the cut points fitted by --fit-on to this JSON file")->needs(f);
+  app.add_option("--save-thresholds", save_thresholds, "Write the cut points fitted by --fit-on to this JSON file")
+      ->needs(f);
   t->excludes(f);
 }
 
@@ -45,7 +48,8 @@ void ThresholdOptions::check() const {
 
 void ThresholdOptions::apply(TaskRunner& runner, size_t chunk_size) const {
   if ((!thresholds.empty() || !fit_on.empty()) && !runner.is_samples_contrast())
-    fail_usage("--thresholds/--fit-on apply to samples-contrast tasks; '" + runner.spec().name + "' is candidates-contrast");
+    fail_usage("--thresholds/--fit-on apply to samples-contrast tasks; '" + runner.spec().name +
+               "' is candidates-contrast");
   if (!thresholds.empty()) runner.set_thresholds(Thresholds::load(thresholds));
   if (fit_on.empty()) return;
   Progress progress(0, Progress::stderr_is_terminal());

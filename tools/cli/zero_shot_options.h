@@ -2,7 +2,6 @@
 // What classify, score and eval share: the scoring flags (which override a task spec), the
 // samples-contrast threshold flags, and running a task over a stream (tools/cli/stream_command.h).
 #include <CLI/CLI.hpp>
-
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -12,8 +11,8 @@
 #include "models/zero_shot/task_overrides.h"
 #include "models/zero_shot/task_runner.h"
 #include "models/zero_shot/task_spec.h"
-#include "tools/cli/stream_command.h"
 #include "tools/cli/model_options.h"
+#include "tools/cli/stream_command.h"
 
 namespace nspbert::cli {
 

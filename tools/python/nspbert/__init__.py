@@ -250,6 +250,21 @@ class Model(_nspbert.Model):
         task = os.fspath(task) if isinstance(task, os.PathLike) else task
         return self._score(task, records, thresholds, fit_on or "", save_thresholds or "", kw)
 
+    def block_scorer(self, task: Union[str, os.PathLike, Dict[str, Any]],
+                     thresholds: Union[None, str, os.PathLike, Dict[str, Any]] = None,
+                     template: Union[None, str, Sequence[str]] = None, position: Optional[str] = None,
+                     max_length: Optional[int] = None, top_k: Optional[int] = None, normalize: bool = False,
+                     combine: Optional[str] = None, calibrate: bool = False, scorer: Optional[str] = None,
+                     chunk_size: int = 256) -> Any:
+        """A scorer of raw JSONL blocks for one task: ``.score(block: bytes, first_line: int)`` returns
+        ``[(input_line, output_line, failed)]``, each output line the exact text ``nspbert score``
+        writes for that input line (error lines, ``failed``, numbered from ``first_line``). For cutting one file into
+        partitions (``nspbert.distributed``); samples-contrast tasks need ``thresholds``."""
+        kw = _scoring(template, position, max_length, combine, calibrate, scorer, top_k, normalize, chunk_size)
+        task = os.fspath(task) if isinstance(task, os.PathLike) else task
+        thresholds = os.fspath(thresholds) if isinstance(thresholds, os.PathLike) else thresholds
+        return self._block_scorer(task, thresholds, kw)
+
     def evaluate(self, task: Union[str, os.PathLike, Dict[str, Any]], records: Union[str, os.PathLike, Iterable[Any]],
                  thresholds: Union[None, str, os.PathLike, Dict[str, Any]] = None, fit_on: Optional[str] = None,
                  template: Union[None, str, Sequence[str]] = None, position: Optional[str] = None,

@@ -19,6 +19,9 @@ _Path = Union[str, os.PathLike[str]]
 _Texts = Union[str, Iterable[Union[str, Dict[str, Any]]]]
 _Ids = npt.ArrayLike
 
+class BlockScorer:
+    def score(self, block: bytes, first_line: int) -> List[Tuple[int, str, bool]]: ...
+
 class Model:
     path: str
     def __init__(self, path: _Path, threads: Optional[int] = ..., precision: str = ...,
@@ -42,6 +45,11 @@ class Model:
               position: Optional[str] = ..., max_length: Optional[int] = ..., top_k: Optional[int] = ...,
               normalize: bool = ..., combine: Optional[str] = ..., calibrate: bool = ...,
               scorer: Optional[str] = ..., chunk_size: int = ...) -> Iterator[Dict[str, Any]]: ...
+    def block_scorer(self, task: Union[_Path, Dict[str, Any]], thresholds: Union[None, _Path, Dict[str, Any]] = ...,
+                     template: Union[None, str, Sequence[str]] = ..., position: Optional[str] = ...,
+                     max_length: Optional[int] = ..., top_k: Optional[int] = ..., normalize: bool = ...,
+                     combine: Optional[str] = ..., calibrate: bool = ..., scorer: Optional[str] = ...,
+                     chunk_size: int = ...) -> BlockScorer: ...
     def evaluate(self, task: Union[_Path, Dict[str, Any]], records: Union[_Path, Iterable[Any]],
                  thresholds: Union[None, _Path, Dict[str, Any]] = ..., fit_on: Optional[str] = ...,
                  template: Union[None, str, Sequence[str]] = ..., position: Optional[str] = ...,

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,7 +62,8 @@ py::dict output_arrays(const PyModel& m, EncoderOutput out, const ForwardRequest
   }
   if (wanted("nsp_logits")) result["nsp_logits"] = owning_array(std::move(out.nsp_logits), {B, 2});
   if (req.want_classifier)
-    result["classifier_logits"] = owning_array(std::move(out.classifier_logits), {B, m.model.encoder->classifier_outputs()});
+    result["classifier_logits"] =
+        owning_array(std::move(out.classifier_logits), {B, m.model.encoder->classifier_outputs()});
   if (!req.mlm_positions.empty()) {
     const py::ssize_t V = m.model.spec.vocab_size, M = static_cast<py::ssize_t>(req.mlm_positions.size());
     std::vector<float> all;
@@ -107,12 +109,18 @@ py::dict forward(const PyModel& m, const py::array_t<int32_t, py::array::c_style
     req.attention.logn_at_least_one = false;
   }
   for (const std::string& o : outputs) {
-    if (o == "last_hidden_state") req.want_last_hidden = true;
-    else if (o == "pooled") req.want_pooled = true;
-    else if (o == "nsp_logits" || o == "nsp_prob_is_next") req.want_nsp = true;
-    else if (o == "classifier_logits") req.want_classifier = true;
-    else if (o == "stream_stats") req.want_stats = true;
-    else if (o != "mlm_log_probs") fail_usage("unknown output '" + o + "'");
+    if (o == "last_hidden_state")
+      req.want_last_hidden = true;
+    else if (o == "pooled")
+      req.want_pooled = true;
+    else if (o == "nsp_logits" || o == "nsp_prob_is_next")
+      req.want_nsp = true;
+    else if (o == "classifier_logits")
+      req.want_classifier = true;
+    else if (o == "stream_stats")
+      req.want_stats = true;
+    else if (o != "mlm_log_probs")
+      fail_usage("unknown output '" + o + "'");
   }
   req.mlm_positions = mlm_positions;
   EncoderOutput out;
@@ -160,7 +168,8 @@ py::dict tokenize(const PyModel& m, const std::string& a, const std::optional<st
 // record the CLI would refuse gets the same {"line", "error"} result. Called with the GIL released.
 class RecordSource {
  public:
-  RecordSource(py::handle records, std::string text_field) : iterator_(py::iter(records)), text_field_(std::move(text_field)) {}
+  RecordSource(py::handle records, std::string text_field)
+      : iterator_(py::iter(records)), text_field_(std::move(text_field)) {}
 
   bool operator()(size_t max_items, std::vector<JsonlItem>& out) {
     py::gil_scoped_acquire gil;
@@ -180,7 +189,8 @@ class RecordSource {
 
  private:
   JsonlItem item(const py::object& record) {
-    static py::handle dumps = py::object(py::module_::import("json").attr("dumps")).release();  // never freed: no decref after Python finalised
+    static py::handle dumps = py::object(py::module_::import("json").attr("dumps"))
+                                  .release();  // never freed: no decref after Python finalised
     ++line_;
     if (!text_field_.empty() && py::isinstance<py::str>(record)) {
       JsonlItem item;
@@ -192,7 +202,7 @@ class RecordSource {
     try {
       text = py::str(dumps(record, py::arg("ensure_ascii") = false, py::arg("allow_nan") = false));
     } catch (py::error_already_set& e) {
-      return JsonlItem{line_, nullptr, "not JSON: " + std::string(py::str(e.value()))};
+      return JsonlItem{line_, nullptr, "not JSON: " + std::string(py::str(e.value())), {}};
     }
     return io::parse_jsonl_line(line_, text);
   }
@@ -242,10 +252,13 @@ TaskSpec task_from(py::handle task) {
 void apply_thresholds(TaskRunner& runner, py::handle thresholds, const std::string& fit_on,
                       const std::string& save_thresholds, size_t chunk_size) {
   if ((!thresholds.is_none() || !fit_on.empty()) && !runner.is_samples_contrast())
-    fail_usage("--thresholds/--fit-on apply to samples-contrast tasks; '" + runner.spec().name + "' is candidates-contrast");
+    fail_usage("--thresholds/--fit-on apply to samples-contrast tasks; '" + runner.spec().name +
+               "' is candidates-contrast");
   if (!thresholds.is_none() && !fit_on.empty()) fail_usage("give thresholds or fit_on, not both");
-  if (py::isinstance<py::str>(thresholds)) runner.set_thresholds(Thresholds::load(thresholds.cast<std::string>()));
-  else if (!thresholds.is_none()) runner.set_thresholds(Thresholds::from_json(from_python(thresholds, "thresholds"), "the thresholds dict"));
+  if (py::isinstance<py::str>(thresholds))
+    runner.set_thresholds(Thresholds::load(thresholds.cast<std::string>()));
+  else if (!thresholds.is_none())
+    runner.set_thresholds(Thresholds::from_json(from_python(thresholds, "thresholds"), "the thresholds dict"));
   if (fit_on.empty()) return;
   Thresholds fitted;
   {
@@ -265,7 +278,8 @@ std::shared_ptr<Job> start_job(const py::object& self, TaskSpec spec, py::handle
   {
     py::gil_scoped_release release;  // calibration scores prompts against the empty text here
     m.enter();
-    job->runner = std::make_unique<TaskRunner>(std::move(spec), m.model, s.overrides.runner_options(m.attention, echo_text));
+    job->runner =
+        std::make_unique<TaskRunner>(std::move(spec), m.model, s.overrides.runner_options(m.attention, echo_text));
   }
   return job;
 }
@@ -333,6 +347,57 @@ ResultIterator score(const py::object& self, py::handle task, py::handle records
   return ResultIterator(job);
 }
 
+// Scores blocks of raw JSONL text with one task, each block's lines numbered from a given line:
+// what nspbert.distributed runs per partition, so that a partition's lines are byte for byte the
+// lines `nspbert score` writes for them (error lines carry the whole file's line numbers).
+class BlockScorer {
+ public:
+  BlockScorer(std::shared_ptr<Job> job, size_t chunk_size) : job_(std::move(job)), chunk_size_(chunk_size) {}
+
+  // [(input_line, output_line, failed)] for the non-blank lines of `block`, whose first line is
+  // `first_line`; failed: the output line is an {"error": ...} line.
+  py::list score(const py::bytes& block, int64_t first_line) const {
+    if (first_line < 1) fail_usage("first_line must be >= 1");
+    std::istringstream in{std::string(block)};  // copied: the GIL is released below
+    const PyModel& m = job_->owner.cast<const PyModel&>();
+    struct Line {
+      int64_t input_line;
+      std::string text;
+      bool failed;
+    };
+    std::vector<Line> lines;
+    StreamSummary summary;
+    {
+      py::gil_scoped_release release;
+      m.enter();
+      JsonlReader reader(in, "the block");
+      reader.number_next_line(first_line);
+      summary = score_stream(*job_->runner, reader, chunk_size_, nullptr, [&](const LineResult& r) {
+        lines.push_back({r.line, job_->runner->to_line(r), !r.error.empty()});
+      });
+    }
+    if (summary.interrupted) check_signals();  // raises the pending KeyboardInterrupt
+    py::list out;
+    for (const Line& l : lines) out.append(py::make_tuple(l.input_line, py::str(l.text), l.failed));
+    return out;
+  }
+
+ private:
+  std::shared_ptr<Job> job_;
+  size_t chunk_size_;
+};
+
+BlockScorer block_scorer(const py::object& self, py::handle task, py::handle thresholds, const py::dict& kw) {
+  const Settings s = settings_from(kw);
+  auto job = start_job(self, task_from(task), py::none(), s, /*echo_text=*/false);
+  apply_thresholds(*job->runner, thresholds, "", "", s.chunk_size);
+  if (job->runner->needs_all_scores())
+    fail_usage(
+        "task '" + job->runner->spec().name +
+        "' is samples-contrast: scoring it in blocks needs thresholds (equal-size bins depend on every line's score)");
+  return BlockScorer(job, s.chunk_size);
+}
+
 py::object evaluate(const py::object& self, py::handle task, py::handle records, py::handle thresholds,
                     const std::string& fit_on, const py::dict& kw) {
   const Settings s = settings_from(kw);
@@ -379,13 +444,17 @@ py::array_t<float> embed(const PyModel& m, const std::vector<std::string>& texts
   // Rounds of kTextsPerRound texts, as `nspbert embed` reads its input, so batches and floats match.
   for (size_t first = 0; first < texts.size(); first += kTextsPerRound) {
     check_signals();
-    const std::vector<std::string> chunk(texts.begin() + first, texts.begin() + std::min(texts.size(), first + kTextsPerRound));
+    const std::vector<std::string> chunk(texts.begin() + first,
+                                         texts.begin() + std::min(texts.size(), first + kTextsPerRound));
     py::gil_scoped_release release;
     m.enter();
-    VectorSet vectors = sentence_vectors(*m.model.encoder, text_sequences(builder, chunk, first), *pooling, m.attention);
+    VectorSet vectors =
+        sentence_vectors(*m.model.encoder, text_sequences(builder, chunk, first), *pooling, m.attention);
     if (normalize) vectors = normalized(vectors);
-    if (first == 0) all.values = std::move(vectors.values);
-    else all.values.insert(all.values.end(), vectors.values.begin(), vectors.values.end());
+    if (first == 0)
+      all.values = std::move(vectors.values);
+    else
+      all.values.insert(all.values.end(), vectors.values.begin(), vectors.values.end());
   }
   warn_notes(builder);
   const py::ssize_t n = static_cast<py::ssize_t>(texts.size());
@@ -397,7 +466,8 @@ py::list rank(const PyModel& m, const std::string& query, const std::vector<std:
               std::optional<size_t> max_length, const std::string& overlength) {
   const std::optional<Pooling> pooling = parse_pooling(pooling_name);
   if (!pooling) fail_usage("pooling must be mean, cls or pooler, not '" + pooling_name + "'");
-  if (distance != "cosine" && distance != "geodesic") fail_usage("distance must be cosine or geodesic, not '" + distance + "'");
+  if (distance != "cosine" && distance != "geodesic")
+    fail_usage("distance must be cosine or geodesic, not '" + distance + "'");
   if (k < 1) fail_usage("k must be at least 1");
   SequenceBuilder builder(length_limit(max_length, overlength), m.model, m.attention, /*pairs=*/false);
   std::string error;
@@ -477,6 +547,7 @@ void bind_model(py::module_& m) {
   py::class_<ResultIterator>(m, "_ResultIterator")
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", &ResultIterator::next);
+  py::class_<BlockScorer>(m, "_BlockScorer").def("score", &BlockScorer::score, py::arg("block"), py::arg("first_line"));
   py::class_<PyModel>(m, "Model")
       .def(py::init([](const std::string& path, int threads, const std::string& precision, int64_t window, bool logn,
                        double logn_base, bool hwfa) {
@@ -489,6 +560,7 @@ void bind_model(py::module_& m) {
       .def("_tokenize", &tokenize)
       .def("_classify", &classify)
       .def("_score", &score)
+      .def("_block_scorer", &block_scorer)
       .def("_evaluate", &evaluate)
       .def("_embed", &embed)
       .def("_rank", &rank)

@@ -33,7 +33,8 @@ py::object compare_norms(const std::vector<std::string>& models, const std::vect
     const Model model = load_model(dir, options);
     const size_t length = depth_max_length(max_length, model.spec, dir);
     Ablation ablation;
-    ablation.swap_norm_placement = !norm_placement.empty() && norm_placement != norm_placement_name(model.spec.norm_placement);
+    ablation.swap_norm_placement =
+        !norm_placement.empty() && norm_placement != norm_placement_name(model.spec.norm_placement);
     ablation.residual_scale = residual_scale_for(residual_scale, model.spec.layers);
     size_t next = 0;
     const auto next_chunk = [&](std::vector<std::string>& out) {
@@ -44,7 +45,8 @@ py::object compare_norms(const std::vector<std::string>& models, const std::vect
       next = end;
       return true;
     };
-    report.profiles.push_back(measure_depth(model, depth_model_label(dir, report.profiles), dir, ablation, length, next_chunk));
+    report.profiles.push_back(
+        measure_depth(model, depth_model_label(dir, report.profiles), dir, ablation, length, next_chunk));
     report.max_lengths.push_back(length);
   }
   if (!plot.empty()) {

@@ -10,17 +10,20 @@
 namespace nspbert::python {
 
 py::object to_python(const nlohmann::ordered_json& value) {
-  static py::handle loads = py::object(py::module_::import("json").attr("loads")).release();  // never freed: no decref after Python finalised
+  static py::handle loads =
+      py::object(py::module_::import("json").attr("loads")).release();  // never freed: no decref after Python finalised
   return loads(value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 py::object to_python(const nlohmann::json& value) {
-  static py::handle loads = py::object(py::module_::import("json").attr("loads")).release();  // never freed: no decref after Python finalised
+  static py::handle loads =
+      py::object(py::module_::import("json").attr("loads")).release();  // never freed: no decref after Python finalised
   return loads(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 nlohmann::json from_python(py::handle value, const std::string& what) {
-  static py::handle dumps = py::object(py::module_::import("json").attr("dumps")).release();  // never freed: no decref after Python finalised
+  static py::handle dumps =
+      py::object(py::module_::import("json").attr("dumps")).release();  // never freed: no decref after Python finalised
   std::string text;
   try {
     text = py::str(dumps(value, py::arg("ensure_ascii") = false, py::arg("allow_nan") = false));
@@ -63,10 +66,12 @@ PYBIND11_MODULE(_nspbert, m) {
   m.doc() = "nspbert's C++ engine (see the nspbert package for the documented API)";
   static PyObject* error = new_error(m, "Error", PyExc_RuntimeError,
                                      "Any nspbert failure; the subclass says which kind (as the CLI's exit code).", 1);
-  static PyObject* usage = new_error(m, "UsageError", error, "Arguments that cannot work together (CLI exit code 2).", 2);
+  static PyObject* usage =
+      new_error(m, "UsageError", error, "Arguments that cannot work together (CLI exit code 2).", 2);
   static PyObject* model = new_error(m, "ModelError", error, "A model folder nspbert cannot use (CLI exit code 3).", 3);
   static PyObject* input = new_error(m, "InputError", error, "Input data nspbert cannot use (CLI exit code 3).", 3);
-  static PyObject* internal = new_error(m, "InternalError", error, "A bug in nspbert: please report it (CLI exit code 4).", 4);
+  static PyObject* internal =
+      new_error(m, "InternalError", error, "A bug in nspbert: please report it (CLI exit code 4).", 4);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
