@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bin=${1:-build/nspbert}
 dir=$(mktemp -d /tmp/nspbert-slurm-test.XXXXXX)
 export SLURMCTLD_PORT=${SLURMCTLD_PORT:-16817} SLURMD_PORT=${SLURMD_PORT:-16818}
-cleanup() { bash tools/slurm/local_cluster.sh stop "$dir" || true; rm -rf "$dir"; }
+cleanup() { bash tools/slurm/local_cluster.sh stop "$dir/cluster" || true; rm -rf "$dir"; }
 trap cleanup EXIT
 
 model=tests/data/fixtures/models/bert-zh-tiny task=tools/tasks/tnews.json
@@ -19,7 +19,12 @@ code=0
 [ "$code" -eq 1 ] || { echo "slurm_test.sh: the one-process run exited $code, expected 1 (one invalid line)" >&2; exit 1; }
 
 started=$SECONDS
-eval "$(bash tools/slurm/local_cluster.sh start "$dir/cluster")"
+conf=$(bash tools/slurm/local_cluster.sh start "$dir/cluster") || {
+  echo "slurm_test.sh: the one-node cluster did not start; slurmctld.log:" >&2
+  tail -n 5 "$dir/cluster/slurmctld.log" >&2 || true
+  exit 1
+}
+eval "$conf"
 echo "slurm_test.sh: one-node cluster up in $((SECONDS - started)) s"
 started=$SECONDS
 timeout 300 bash tools/slurm/submit_score.sh --shards 3 --model "$model" --task "$task" --input "$dir/in.jsonl" \

@@ -59,6 +59,13 @@ CONF
 
 start() {
   stop
+  # A daemon left from another cluster on the same ports would answer instead of ours.
+  for port in "${SLURMCTLD_PORT:-6817}" "${SLURMD_PORT:-6818}"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "local_cluster.sh: port $port is in use (another slurmctld/slurmd?); stop it or set SLURMCTLD_PORT/SLURMD_PORT" >&2
+      return 1
+    fi
+  done
   mkdir -p "$dir/state" "$dir/spool" "$dir/munge"
   chmod 700 "$dir/munge"
   [ -f "$dir/munge/munge.key" ] || { dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none; chmod 400 "$dir/munge/munge.key"; }
