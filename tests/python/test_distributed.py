@@ -109,25 +109,28 @@ def test_block_scorer_refuses_samples_contrast_without_thresholds():
 needs_dask = pytest.mark.skipif(SANITIZED, reason="Dask worker processes under ASan: the block scorer above covers the C++ side")
 
 
-@needs_dask
-def test_local_cluster_output_equals_one_process(tmp_path):
+def score_5000_lines(tmp_path, *extra, env=None):
+    """The CLI's output for make_input's 5,000 lines, and a local:2 run over them (partitions of 400)."""
     data = make_input(tmp_path / "in.jsonl")
     want_code, want = cli_bytes(TASK, data)
+    assert want_code == 1  # the invalid lines
     out = tmp_path / "out.jsonl"
     code, err = run_distributed("--scheduler", "local:2", "--task", TASK, "--input", data, "--output", out,
-                                "--partition-lines", 400)
-    assert (code, want_code) == (1, 1), err  # both report the invalid lines
+                                "--partition-lines", 400, *extra, env=env)
+    return code, err, want, out
+
+
+@needs_dask
+def test_local_cluster_output_equals_one_process(tmp_path):
+    code, err, want, out = score_5000_lines(tmp_path)
+    assert code == 1, err  # both report the invalid lines
     assert out.read_bytes() == want
     assert not (tmp_path / "out.jsonl.parts").exists()
 
 
 @needs_dask
 def test_killed_worker_partition_is_rerun_and_output_identical(tmp_path):
-    data = make_input(tmp_path / "in.jsonl")
-    _, want = cli_bytes(TASK, data)
-    out = tmp_path / "out.jsonl"
-    code, err = run_distributed("--scheduler", "local:2", "--task", TASK, "--input", data, "--output", out,
-                                "--partition-lines", 400, "--keep-work", env={"NSPBERT_TEST_KILL_PARTITION": "3"})
+    code, err, want, out = score_5000_lines(tmp_path, "--keep-work", env={"NSPBERT_TEST_KILL_PARTITION": "3"})
     assert code == 1, err
     assert (tmp_path / "out.jsonl.parts" / "killed-3").exists()  # a worker did die inside partition 3
     assert out.read_bytes() == want
