@@ -95,8 +95,9 @@ void write_text_file(const std::string& path, const std::string& text) {
 }
 
 DepthProfile measure_depth(const Model& model, const std::string& label, const std::string& path,
-                           const Ablation& ablation, size_t max_length, const TextChunks& next_chunk) {
-  StreamStatsCollector collector(*model.encoder, ablation);
+                           const Ablation& ablation, const AttentionOptions& attention, size_t max_length,
+                           const TextChunks& next_chunk) {
+  StreamStatsCollector collector(*model.encoder, ablation, attention);
   std::vector<std::string> chunk;
   std::vector<Sequence> sequences;
   while (next_chunk(chunk)) {

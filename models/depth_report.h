@@ -29,7 +29,8 @@ using TextChunks = std::function<bool(std::vector<std::string>& texts)>;
 
 // Runs every text as [CLS] text [SEP] (cut to max_length) and keeps only the running sums.
 DepthProfile measure_depth(const Model& model, const std::string& label, const std::string& path,
-                           const Ablation& ablation, size_t max_length, const TextChunks& next_chunk);
+                           const Ablation& ablation, const AttentionOptions& attention, size_t max_length,
+                           const TextChunks& next_chunk);
 
 // Writes `text` to `path` (the --plot SVG); input error naming the path when it cannot.
 void write_text_file(const std::string& path, const std::string& text);

@@ -51,9 +51,12 @@ std::string legend_label(const DepthProfile& p) {
 
 }  // namespace
 
-StreamStatsCollector::StreamStatsCollector(const Encoder& encoder, const Ablation& ablation) : encoder_(encoder) {
+StreamStatsCollector::StreamStatsCollector(const Encoder& encoder, const Ablation& ablation,
+                                           const AttentionOptions& attention)
+    : encoder_(encoder) {
   plan_.stats = true;
   plan_.ablation = ablation;
+  plan_.attention = attention;
 }
 
 void StreamStatsCollector::add(const std::vector<Sequence>& chunk) {

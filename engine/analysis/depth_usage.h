@@ -17,7 +17,7 @@ namespace nspbert {
 // use depends on the chunk size, never on how many texts are streamed.
 class StreamStatsCollector {
  public:
-  StreamStatsCollector(const Encoder& encoder, const Ablation& ablation);
+  StreamStatsCollector(const Encoder& encoder, const Ablation& ablation, const AttentionOptions& attention = {});
   void add(const std::vector<Sequence>& chunk);
   const StreamStats& stats() const { return stats_; }
   int64_t sequences() const { return sequences_; }

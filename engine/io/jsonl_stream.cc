@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "engine/error.h"
 #include "engine/json_depth.h"
@@ -17,6 +18,22 @@ namespace nspbert::io {
 namespace fs = std::filesystem;
 
 bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos; }
+
+std::string excerpt(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  return std::string(text.substr(0, cut)) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
+bool looks_like_plain_text(std::string_view line) {
+  const size_t first = line.find_first_not_of(" \t\r\f\v");
+  if (first == std::string_view::npos) return false;
+  const char c = line[first];
+  return c != '{' && c != '[' && c != '"' && c != '-' && (c < '0' || c > '9') &&
+         !line.substr(first).starts_with("true") && !line.substr(first).starts_with("false") &&
+         !line.substr(first).starts_with("null");
+}
 
 JsonlItem parse_jsonl_line(int64_t line_number, std::string_view text) {
   JsonlItem item;
@@ -33,7 +50,10 @@ JsonlItem parse_jsonl_line(int64_t line_number, std::string_view text) {
     std::string message = e.what();
     if (const auto close = message.find("] "); message.starts_with("[json.exception.") && close != std::string::npos)
       message.erase(0, close + 2);
-    item.error = "not valid JSON: " + message;
+    // The message quotes what it read: a huge line would be echoed whole.
+    item.error = "not valid JSON: " + excerpt(message);
+    if (looks_like_plain_text(text))
+      item.error += " (this looks like plain text: give one JSON object per line, e.g. {\"text\": \"...\"})";
     return item;
   }
   if (!item.value.is_object()) {
@@ -91,6 +111,8 @@ bool JsonlReader::next_line(std::string& line) {
   }
   ++line_number_;
   bytes_read_ += line.size() + 1;
+  // A UTF-8 byte-order mark (Windows editors write one) is not part of the first line's JSON.
+  if (line_number_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
   return true;
 }
 
@@ -177,6 +199,8 @@ void OutputFile::write_line(std::string_view line) {
 }
 
 void OutputFile::flush() {
+  std::optional<ProgressPause> pause;  // no progress text between our lines on a terminal
+  if (file_ == stdout && !buffer_.empty() && ::isatty(STDOUT_FILENO) == 1) pause.emplace();
   const std::string name = path_.empty() ? "standard output" : partial_path(path_);
   if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
     fail_input("cannot write " + name + ": " + std::strerror(errno));
@@ -204,37 +228,6 @@ void OutputFile::discard() {
   file_ = nullptr;
   std::error_code ec;
   fs::remove(partial_path(path_), ec);
-}
-
-Progress::Progress(uint64_t total_bytes, bool enabled)
-    : enabled_(enabled), total_bytes_(total_bytes), start_(Clock::now()), last_(start_) {}
-
-bool Progress::stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
-
-void Progress::update(int64_t items, uint64_t bytes_done) {
-  if (!enabled_) return;
-  const auto now = Clock::now();
-  if (printed_ && now - last_ < std::chrono::milliseconds(250)) return;
-  last_ = now;
-  const double seconds = std::chrono::duration<double>(now - start_).count();
-  const double rate = seconds > 0 ? items / seconds : 0.0;
-  std::string eta = "?";
-  if (total_bytes_ > 0 && bytes_done > 0 && bytes_done <= total_bytes_) {
-    const double left = seconds * static_cast<double>(total_bytes_ - bytes_done) / static_cast<double>(bytes_done);
-    const long s = std::lround(left);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
-    eta = buf;
-  }
-  std::fprintf(stderr, "\rscored %lld lines, %.1f lines/s, ETA %s   ", static_cast<long long>(items), rate,
-               eta.c_str());
-  std::fflush(stderr);
-  printed_ = true;
-}
-
-void Progress::finish() {
-  if (enabled_ && printed_) std::fprintf(stderr, "\n");
-  printed_ = false;
 }
 
 }  // namespace nspbert::io

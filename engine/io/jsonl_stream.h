@@ -2,7 +2,7 @@
 // Streams that lose nothing: a chunked JSONL reader that yields every non-blank line (parsed, or
 // with the reason it could not be), an output file written beside its final name and renamed
 // when complete (so a crash never leaves a file that looks finished), resumable by line count,
-// and a progress line for terminals.
+// and (progress.h) a progress line for terminals.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "engine/io/progress.h"
 
 namespace nspbert::io {
 
@@ -41,6 +43,11 @@ struct Shard {
 std::optional<Shard> parse_shard(std::string_view text);
 
 bool is_blank(std::string_view line);
+// At most about max_bytes of text (cut at a UTF-8 character boundary), with the full size when cut:
+// error messages quote input, and an input line can be megabytes long.
+std::string excerpt(std::string_view text, size_t max_bytes = 200);
+// A line that cannot be the start of any JSON value (for the "looks like plain text" hint).
+bool looks_like_plain_text(std::string_view line);
 
 class JsonlReader {
  public:
@@ -117,22 +124,6 @@ class OutputFile {
   size_t resumed_lines_ = 0;
   size_t resumed_errors_ = 0;
   bool committed_ = false;
-};
-
-// "scored 1200 lines, 850.3 lines/s, ETA 0:42" on one rewritten stderr line, only when stderr is a terminal.
-class Progress {
- public:
-  explicit Progress(uint64_t total_bytes, bool enabled);
-  static bool stderr_is_terminal();
-  void update(int64_t items, uint64_t bytes_done);
-  void finish();
-
- private:
-  using Clock = std::chrono::steady_clock;
-  bool enabled_;
-  uint64_t total_bytes_;
-  Clock::time_point start_, last_;
-  bool printed_ = false;
 };
 
 }  // namespace nspbert::io

@@ -48,8 +48,9 @@ nlohmann::ordered_json Evaluation::to_json() const {
   j["lines"] = lines_;
   j["evaluated"] = matrix_.total();
   j["failed"] = failed_;
-  j["accuracy"] = matrix_.accuracy();
-  j["macro_f1"] = matrix_.macro_f1();
+  // Nothing evaluated has no accuracy (0% would read as a result).
+  j["accuracy"] = matrix_.total() ? nlohmann::ordered_json(matrix_.accuracy()) : nlohmann::ordered_json();
+  j["macro_f1"] = matrix_.total() ? nlohmann::ordered_json(matrix_.macro_f1()) : nlohmann::ordered_json();
   if (spec.paper_accuracy) {
     j["paper_accuracy"] = std::round(*spec.paper_accuracy * 100.0) / 10000.0;  // percent -> fraction, no 0.869000...1
     j["paper_source"] = spec.paper_source;
@@ -95,9 +96,10 @@ std::string Evaluation::to_table() const {
   out += std::to_string(lines_) + " lines, " + std::to_string(matrix_.total()) + " evaluated, " +
          std::to_string(failed_) + " failed\n";
   TextTable summary({"", "ours", "paper"}, {false, true, true});
+  const auto ours = [this](double value) { return matrix_.total() ? percent(value) : std::string("n/a"); };
   summary.add_row(
-      {"accuracy", percent(matrix_.accuracy()), spec.paper_accuracy ? percent(*spec.paper_accuracy / 100.0) : "-"});
-  summary.add_row({"macro-F1", percent(matrix_.macro_f1()), "-"});
+      {"accuracy", ours(matrix_.accuracy()), spec.paper_accuracy ? percent(*spec.paper_accuracy / 100.0) : "-"});
+  summary.add_row({"macro-F1", ours(matrix_.macro_f1()), "-"});
   out += "\n" + summary.render();
   if (spec.paper_accuracy && !spec.paper_source.empty()) out += "paper: " + spec.paper_source + "\n";
 

@@ -6,6 +6,7 @@ package under test. NSPBERT_BUILD_DIR picks the build (default: build/ at the re
 """
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,10 @@ def cli_error(*args):
     """The exit code and the message after 'nspbert: error: ' of a failing CLI run."""
     code, _, err = run_cli(*args, check=False)
     line = [l for l in err.splitlines() if l.startswith("nspbert: error: ")]
-    return code, line[-1][len("nspbert: error: "):] if line else err
+    if not line:
+        return code, err
+    # The CLI's pointer to its help is not part of the message the package raises.
+    return code, re.sub(r" \(see nspbert [\w-]+ --help\)$", "", line[-1][len("nspbert: error: "):])
 
 
 @pytest.fixture(scope="session")

@@ -68,7 +68,7 @@ def main():
     max_length, position = str(task.get("max_length", 128)), task.get("position", "prefix")
     env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"))
     cli = [a.bin, "classify", "--model", a.model, "--template", template, "--labels", labels, "--position", position,
-           "--max-length", max_length, "--input", a.headlines, "--text-field", "sentence", "--threads",
+           "--max-length", max_length, "--input", a.headlines, "--field", "sentence", "--threads",
            str(a.threads), "--format", "jsonl"]
     py = [sys.executable, "-c", PYTHON_SIDE, a.pythonpath, a.model, a.headlines, template, labels, str(a.threads),
           max_length, position]

@@ -203,7 +203,7 @@ def prepare_workload(a, work):
     lengths = [len(e["ids"]) for e in encoded]
     classify = ["classify", "--model", a.model_dir, "--template", template, "--labels", ",".join(labels),
                 "--position", "prefix" if prefix else "suffix", "--max-length", max_length, "--input", a.headlines,
-                "--text-field", "sentence", "--threads", str(a.threads), "--format", "jsonl"]
+                "--field", "sentence", "--threads", str(a.threads), "--format", "jsonl"]
     return {"texts": len(texts), "labels": labels, "pairs": len(encoded), "mean_tokens": sum(lengths) / len(lengths),
             "max_tokens": max(lengths), "workload": workload, "classify": classify}
 

@@ -10,6 +10,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "engine/error.h"
+#include "engine/ops/gemm_ceiling.h"
 #include "tools/cli/command.h"
 #include "tools/cli/json_io.h"
 #include "tools/cli/model_options.h"
@@ -26,11 +27,18 @@ struct BenchArgs {
   bool verbose_kernels = false;
 };
 
-// GEMM ceilings of this machine class measured with oneDNN (docs/design.md, "oneDNN facts"),
-// GFLOP/s at 2 threads.
-double ceiling_gflops(const std::string& precision, int threads) {
-  const double per_thread = precision == "int8" ? 800.0 : precision == "bf16" ? 398.5 : 192.0;
-  return per_thread * threads;
+// Table output: figures to the precision a timing supports, not 17 digits.
+std::string rounded(const nlohmann::json& v, const std::string& key) {
+  if (!v.is_number_float()) return v.is_string() ? v.get<std::string>() : dump(v);
+  char buf[64];
+  const double x = v.get<double>();
+  if (key == "ceiling_share")
+    std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * x);
+  else if (key == "tokens_per_s")
+    std::snprintf(buf, sizeof buf, "%.0f", x);
+  else
+    std::snprintf(buf, sizeof buf, x < 10 ? "%.2f" : "%.1f", x);
+  return buf;
 }
 
 double encoder_flops(const EncoderSpec& s, int64_t batch, int64_t seq) {
@@ -43,6 +51,8 @@ double encoder_flops(const EncoderSpec& s, int64_t batch, int64_t seq) {
 int run(const BenchArgs& args) {
   if (args.verbose_kernels) setenv("ONEDNN_VERBOSE", "1", 1);
   const Model model = args.model.load(/*need_tokenizer=*/false);
+  // Measured before the encoder runs, in the precision it runs (this CPU's ceiling, not a table's).
+  const double ceiling = measured_gemm_gflops(parse_precision(args.model.precision));
   const EncoderSpec& spec = model.spec;
   if (spec.position_kind == PositionKind::Absolute && args.seq > spec.max_positions)
     fail_usage("--seq " + std::to_string(args.seq) + " is past max_position_embeddings " +
@@ -86,13 +96,12 @@ int run(const BenchArgs& args) {
                            {"min_ms", best},
                            {"tokens_per_s", n / (median / 1e3)},
                            {"gflops", gflops},
-                           {"ceiling_gflops", ceiling_gflops(args.model.precision, threads)},
-                           {"ceiling_share", gflops / ceiling_gflops(args.model.precision, threads)}};
+                           {"ceiling_gflops", ceiling},
+                           {"ceiling_share", gflops / ceiling}};
   if (args.format == "json") {
     std::cout << dump(result) << "\n";
   } else {
-    for (const auto& [k, v] : result.items())
-      std::printf("%-16s %s\n", k.c_str(), v.is_string() ? v.get<std::string>().c_str() : dump(v).c_str());
+    for (const auto& [k, v] : result.items()) std::printf("%-16s %s\n", k.c_str(), rounded(v, k).c_str());
   }
   return 0;
 }

@@ -40,14 +40,22 @@ std::vector<std::string> read_labels(const ClassifyArgs& args) {
       fail_input(args.labels_file + ": is a directory, not a labels file");
     std::ifstream in(args.labels_file, std::ios::binary);
     if (!in) fail_input(args.labels_file + ": cannot open the labels file");
-    for (std::string line; std::getline(in, line);)
+    for (std::string line; std::getline(in, line);) {
+      if (words.empty() && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);  // an editor's byte-order mark
       if (!trimmed(line).empty()) words.push_back(trimmed(line));
+    }
     if (words.empty()) fail_usage(args.labels_file + ": the labels file has no labels (one per line)");
   } else {
-    std::stringstream list(args.labels);
+    // A Chinese keyboard types the full-width comma: it separates labels too.
+    std::string list_text = args.labels;
+    for (size_t at; (at = list_text.find("，")) != std::string::npos;) list_text.replace(at, 3, ",");
+    std::stringstream list(list_text);
     for (std::string word; std::getline(list, word, ',');) words.push_back(trimmed(word));
-    if (!args.labels.empty() && args.labels.back() == ',') words.push_back("");
+    if (!list_text.empty() && list_text.back() == ',') words.push_back("");
   }
+  if (words.size() == 1)
+    std::fprintf(stderr, "nspbert: warning: one label only ('%s'): every text gets it; separate labels with commas\n",
+                 words[0].c_str());
   return words;
 }
 
@@ -122,8 +130,8 @@ void declare(CLI::App& app, ClassifyArgs& args) {
   add_format_option(app, args.stream.format, {Format::Table, Format::Json, Format::Jsonl},
                     "table, json (one array) or jsonl (one object per line)");
   args.stream.add_to(app, /*positional_texts=*/true);
-  app.add_option("--text-field", args.text_field, "Field of each JSONL line that holds the text")
-      ->capture_default_str();
+  app.add_option("--field", args.text_field, "Field of each JSONL line that holds the text")->capture_default_str();
+  app.add_option("--text-field", args.text_field)->group("");  // the old name, kept for one release
 }
 
 const bool registered = register_command<ClassifyArgs>(

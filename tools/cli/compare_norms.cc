@@ -1,12 +1,9 @@
 // nspbert compare-norms: how Pre-Norm and Post-Norm models use their depth (docs/methods.md §2).
 // Residual-stream statistics per layer, averaged over every token of every input text.
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -16,9 +13,12 @@
 
 #include "engine/analysis/depth_usage.h"
 #include "engine/error.h"
+#include "engine/io/jsonl_stream.h"
 #include "models/depth_report.h"
 #include "tools/cli/command.h"
 #include "tools/cli/model_options.h"
+#include "tools/cli/stream_command.h"
+#include "tools/cli/text_input.h"
 
 namespace nspbert::cli {
 namespace {
@@ -29,6 +29,7 @@ constexpr size_t kReportedErrors = 100;
 
 struct CompareNormsArgs {
   std::vector<std::string> models;
+  ModelOptions engine;  // every flag but --model, the same for each model
   std::string input;
   std::string field = "text";
   size_t max_length = 0;  // 0: the model's position table, at most 512
@@ -37,56 +38,49 @@ struct CompareNormsArgs {
   std::string norm_placement;  // empty: as the checkpoint was trained
   std::string residual_scale;  // empty, a number, or "deepnorm"
   double depth_threshold = 0.9;
-  size_t chunk = 256;
-  int threads = 0;
-  std::string jieba_dict;
-  bool split_special_tokens = false;
+  size_t chunk_size = 256;
 };
 
-struct LineError {
-  int64_t line = 0;
-  std::string message;
-};
-
-// Reads {"text": ...} lines a chunk at a time so the whole file never sits in memory.
-class JsonlTexts {
+// One pass over the input for one model: chunks of texts, the unusable lines reported (on the
+// first pass only: every model reads the same lines) and counted.
+class TextPass {
  public:
-  JsonlTexts(const std::string& path, std::string field)
-      : path_(path), field_(std::move(field)), file_(path, std::ios::binary) {
-    if (!file_) fail_input("cannot read " + path + ": " + std::strerror(errno));
-  }
+  TextPass(const CompareNormsArgs& args, DepthReport& report, bool report_errors, io::Progress& progress)
+      : args_(args), report_(report), report_errors_(report_errors), progress_(progress), reader_(args.input) {}
 
-  // Appends up to `count` texts; lines that are not usable go to `errors`. False once the file is done
-  // (the texts and errors of that last call still count).
-  bool next(size_t count, std::vector<std::string>& texts, std::vector<LineError>& errors) {
-    std::string line;
-    while (texts.size() < count && std::getline(file_, line)) {
-      ++line_number_;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      const nlohmann::json value = nlohmann::json::parse(line, nullptr, false);
-      std::string problem;
-      if (value.is_discarded())
-        problem = "not valid JSON";
-      else if (!value.is_object())
-        problem = "expected a JSON object such as {\"" + field_ + "\": \"...\"}";
-      else if (!value.contains(field_))
-        problem = "missing field \"" + field_ + "\"";
-      else if (!value[field_].is_string())
-        problem = "field \"" + field_ + "\" is not a string";
-      if (problem.empty())
-        texts.push_back(value[field_].get<std::string>());
-      else
-        errors.push_back({line_number_, problem});
+  bool next(std::vector<std::string>& texts) {
+    if (!reader_.read_chunk(args_.chunk_size, items_)) return false;
+    for (const io::JsonlItem& item : items_) {
+      std::string error = item.error;
+      std::optional<std::string> text;
+      if (error.empty()) text = string_field(item.value, args_.field, error);
+      if (text)
+        texts.push_back(std::move(*text));
+      else if (report_errors_)
+        skip(item.line, error);
     }
-    if (file_.bad()) fail_input("error while reading " + path_);
-    return file_.good();
+    seen_ += static_cast<int64_t>(items_.size());
+    progress_.update(seen_, reader_.bytes_read());
+    return true;
   }
 
  private:
-  std::string path_, field_;
-  std::ifstream file_;
-  int64_t line_number_ = 0;
+  void skip(int64_t line, const std::string& error) {
+    if (report_.skipped < static_cast<int64_t>(kReportedErrors)) {
+      std::fprintf(stderr, "nspbert: skipped line %lld of %s: %s\n", static_cast<long long>(line), args_.input.c_str(),
+                   error.c_str());
+      report_.errors.push_back({line, error});
+    }
+    ++report_.skipped;
+  }
+
+  const CompareNormsArgs& args_;
+  DepthReport& report_;
+  bool report_errors_;
+  io::Progress& progress_;
+  io::JsonlReader reader_;
+  std::vector<io::JsonlItem> items_;
+  int64_t seen_ = 0;
 };
 
 std::optional<NormPlacement> requested_placement(const std::string& name) {
@@ -97,7 +91,7 @@ std::optional<NormPlacement> requested_placement(const std::string& name) {
 int run(const CompareNormsArgs& args) {
   const std::optional<NormPlacement> placement = requested_placement(args.norm_placement);
   residual_scale_for(args.residual_scale, 1);  // rejects a bad value before any model loads
-  { JsonlTexts probe(args.input, args.field); }
+  { io::JsonlReader probe(args.input); }
   if (!args.plot.empty()) {
     // Fail before minutes of encoder work rather than after.
     const std::filesystem::path dir = std::filesystem::path(args.plot).parent_path();
@@ -109,36 +103,21 @@ int run(const CompareNormsArgs& args) {
   report.input = args.input;
   report.depth_threshold = args.depth_threshold;
   for (size_t m = 0; m < args.models.size(); ++m) {
-    ModelOptions options;
+    ModelOptions options = args.engine;
     options.model = args.models[m];
-    options.threads = args.threads;
-    options.jieba_dict = args.jieba_dict;
-    options.split_special_tokens = args.split_special_tokens;
     const Model model = options.load(/*need_tokenizer=*/true);
     const size_t max_length = depth_max_length(args.max_length, model.spec, args.models[m]);
     Ablation ablation;
     ablation.swap_norm_placement = placement && *placement != model.spec.norm_placement;
     ablation.residual_scale = residual_scale_for(args.residual_scale, model.spec.layers);
 
-    // Every model reads the same lines; the bad ones are reported once, on the first pass.
-    JsonlTexts reader(args.input, args.field);
-    bool more = true;
-    const auto next_chunk = [&](std::vector<std::string>& texts) {
-      if (!more) return false;
-      std::vector<LineError> chunk_errors;
-      more = reader.next(args.chunk, texts, chunk_errors);
-      for (const LineError& e : m == 0 ? chunk_errors : std::vector<LineError>{}) {
-        if (report.skipped < static_cast<int64_t>(kReportedErrors)) {
-          std::fprintf(stderr, "nspbert: skipped line %lld of %s: %s\n", static_cast<long long>(e.line),
-                       args.input.c_str(), e.message.c_str());
-          report.errors.push_back({e.line, e.message});
-        }
-        ++report.skipped;
-      }
-      return true;
-    };
+    io::Progress progress("model " + std::to_string(m + 1) + "/" + std::to_string(args.models.size()) + ": read",
+                          io::JsonlReader(args.input).total_bytes());
+    TextPass pass(args, report, /*report_errors=*/m == 0, progress);
     DepthProfile profile = measure_depth(model, depth_model_label(args.models[m], report.profiles), args.models[m],
-                                         ablation, max_length, next_chunk);
+                                         ablation, options.attention(model.spec), max_length,
+                                         [&](std::vector<std::string>& texts) { return pass.next(texts); });
+    progress.finish();
     if (m > 0 && profile.sequences != report.texts)
       fail_input(args.input +
                  " read differently for the second model; with several models --input must be a "
@@ -177,28 +156,30 @@ int run(const CompareNormsArgs& args) {
 void declare(CLI::App& app, CompareNormsArgs& args) {
   app.add_option("--model", args.models, "Model folder; repeat to compare several models")->required();
   app.add_option("--input", args.input, "JSONL file, one {\"text\": ...} per line")->required();
-  add_tokenizer_options(app, args.jieba_dict, args.split_special_tokens);
   app.add_option("--field", args.field, "Name of the text field")->capture_default_str();
   app.add_option("--max-length", args.max_length,
                  "Truncate [CLS] text [SEP] to this many tokens (default: the position table, at most 512)")
-      ->check(CLI::Range(size_t{2}, size_t{1} << 20));
+      ->check(CLI::Range(size_t{2}, size_t{1} << 20))
+      ->default_str("the position table, at most 512");
   app.add_option("--format", args.format, "table or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
-  app.add_option("--plot", args.plot, "Write an SVG chart (three panels, one line per model) to this file");
+  app.add_option("--plot", args.plot, "Write an SVG chart (three panels, one line per model) to this file")
+      ->default_str("none");
   app.add_option("--norm-placement", args.norm_placement,
                  "ABLATION: run every model with this norm placement (pre or post), whatever it was trained with")
-      ->check(CLI::IsMember({"pre", "post"}));
+      ->check(CLI::IsMember({"pre", "post"}))
+      ->default_str("as trained");
   app.add_option("--residual-scale", args.residual_scale,
-                 "ABLATION: DeepNorm-style x <- Norm(alpha x + F(x)); a number, or 'deepnorm' for (2N)^(1/4)");
+                 "ABLATION: DeepNorm-style x <- Norm(alpha x + F(x)); a number, or 'deepnorm' for (2N)^(1/4)")
+      ->default_str("none");
   app.add_option("--depth-threshold", args.depth_threshold,
                  "A layer counts towards the effective depth when its cosine to the previous layer is below this")
       ->check(CLI::Range(-1.0, 1.0))
       ->capture_default_str();
-  app.add_option("--chunk", args.chunk, "Texts read and run per step (bounds the memory)")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
-      ->capture_default_str();
-  app.add_option("--threads", args.threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
+  add_chunk_size_option(app, args.chunk_size);
+  app.add_option("--chunk", args.chunk_size)->group("");  // the old name, kept for one release
+  args.engine.add_engine_flags(app);
 }
 
 const bool registered = register_command<CompareNormsArgs>(

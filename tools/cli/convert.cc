@@ -39,7 +39,8 @@ const bool registered = register_command(
        app.add_option("--model", args->model, "Model folder or checkpoint file")->required();
        app.add_option("--output", args->output, "The safetensors file to write")->required();
        app.add_option("--dtype", args->dtype, "Store every tensor as f32, f16 or bf16 (default: as stored)")
-           ->check(CLI::IsMember({"f32", "f16", "bf16"}));
+           ->check(CLI::IsMember({"f32", "f16", "bf16"}))
+           ->default_str("as stored");
        return [args] { return run(*args); };
      }});
 

@@ -1,5 +1,6 @@
 // nspbert eval: score a labelled JSONL file with a task spec and report accuracy, macro-F1,
 // per-label precision/recall and the confusion matrix, beside the paper's figure for the task.
+#include <cstdio>
 #include <memory>
 
 #include "engine/error.h"
@@ -24,17 +25,18 @@ struct EvalArgs {
 };
 
 int run(const EvalArgs& args) {
-  TaskSpec spec = load_task_spec(args.task);
+  TaskSpec spec = find_task_spec(args.task);
   args.scoring.apply_to(spec);
   if (spec.label_field.empty()) fail_usage("task '" + spec.name + "' names no label_field: eval needs gold labels");
   args.thresholds.check();
+  refuse_output_over_input(args.output, args.input);
   JsonlReader reader(args.input);
   const Model model = args.scoring.model.load();
   TaskRunner runner(std::move(spec), model, args.scoring.runner_options(model, /*echo_text=*/false));
   args.thresholds.apply(runner, args.chunk_size);
 
   Evaluation evaluation(runner);
-  Progress progress(reader.total_bytes(), Progress::stderr_is_terminal());
+  Progress progress("scored", reader.total_bytes());
   score_stream(runner, reader, args.chunk_size, &progress, [&](const LineResult& r) { evaluation.add(r); });
   OutputFile out(args.output, /*resume=*/false);
   if (args.format == "json") {
@@ -45,16 +47,18 @@ int run(const EvalArgs& args) {
     out.write_line(table);
   }
   out.commit();
+  if (evaluation.lines() == 0) std::fprintf(stderr, "nspbert: warning: %s has no input lines\n", reader.name().c_str());
   return evaluation.failed() > 0 ? 1 : 0;
 }
 
 void declare(CLI::App& app, EvalArgs& args) {
-  app.add_option("--task", args.task, "Task spec JSON (tools/tasks/*.json)")->required();
+  add_task_option(app, args.task);
   app.add_option("--input", args.input, "Labelled JSONL (default: standard input)");
   app.add_option("--format", args.format, "table or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
-  app.add_option("--output", args.output, "Write the report here instead of standard output");
+  app.add_option("--output", args.output, "Write the report here instead of standard output")
+      ->default_str("standard output");
   args.scoring.add_to(app, /*with_prompt_flags=*/true);
   args.thresholds.add_to(app);
   add_chunk_size_option(app, args.chunk_size);

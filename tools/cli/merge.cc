@@ -5,6 +5,7 @@
 
 #include "engine/io/shard_merge.h"
 #include "tools/cli/command.h"
+#include "tools/cli/stream_command.h"
 
 namespace nspbert::cli {
 namespace {
@@ -20,6 +21,8 @@ const bool registered = register_command(
                     "Keep the input_line field, as an unsharded --with-line-numbers run writes it");
        app.add_option("SHARD", request->shards, "Outputs of the shard runs, in any order")->required();
        return [request] {
+         refuse_output_over_input(request->output, request->input);
+         for (const std::string& shard : request->shards) refuse_output_over_input(request->output, shard);
          io::merge_shards(*request);
          return 0;
        };

@@ -14,16 +14,22 @@ void add_tokenizer_options(CLI::App& app, std::string& jieba_dict, bool& split_s
 
 void ModelOptions::add_to(CLI::App& app, bool with_attention, bool with_tokenizer) {
   app.add_option("--model", model, "Model folder (config.json, weights, vocab.txt)")->required();
-  app.add_option("--threads", threads, "Threads (default: all cores)")->check(CLI::Range(0, 1024));
+  add_engine_flags(app, with_attention, with_tokenizer);
+}
+
+void ModelOptions::add_engine_flags(CLI::App& app, bool with_attention, bool with_tokenizer) {
+  app.add_option("--threads", threads, "Threads (0: all cores)")->check(CLI::Range(0, 1024))->default_str("all cores");
   if (with_tokenizer) add_tokenizer_options(app, jieba_dict, split_special_tokens);
   app.add_option("--precision", precision, "GEMM precision of the encoder layers: f32 (exact), bf16 or int8")
-      ->check(CLI::IsMember({"f32", "bf16", "int8"}));
+      ->check(CLI::IsMember({"f32", "bf16", "int8"}))
+      ->capture_default_str();
   if (!with_attention) return;
   app.add_option("--attention-window", attention_window, "Local attention: token i sees j only when |i-j| <= W")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
+      ->default_str("off");
   logn_option = app.add_option("--logn-scale", logn_scale,
                                "[M] Scale attention logits by max(1, log_M n), n = the sequence length, M = the "
-                               "training length (default: max_position_embeddings)")
+                               "training length (default: off; M defaults to max_position_embeddings)")
                     ->expected(0, 1)
                     ->check(CLI::Validator(
                         [](const std::string& value) -> std::string {
@@ -33,7 +39,8 @@ void ModelOptions::add_to(CLI::App& app, bool with_attention, bool with_tokenize
                             return "the training length m must be a number greater than 1";
                           return {};
                         },
-                        "M > 1"));
+                        "M > 1"))
+                    ->default_str("");  // given without a value, the flag must see an empty M
   app.add_flag("--hwfa", hwfa, "Window attention in all but the last layer, full attention + log-n in the last");
 }
 

@@ -27,6 +27,8 @@ struct ModelOptions {
 
   // with_tokenizer: the command tokenises text (adds --jieba-dict, --split-special-tokens).
   void add_to(CLI::App& app, bool with_attention = true, bool with_tokenizer = true);
+  // Everything but --model (compare-norms takes several models with the same settings).
+  void add_engine_flags(CLI::App& app, bool with_attention = true, bool with_tokenizer = true);
   TokenizerOptions tokenizer() const;
   AttentionOptions attention(const EncoderSpec& spec) const;
   Model load(bool need_tokenizer = true) const;

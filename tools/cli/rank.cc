@@ -25,6 +25,7 @@ struct RankArgs {
 int run(const RankArgs& args) {
   const std::vector<io::JsonlItem> records = read_all(*args.source.open(args.encode.field));
   Model model = args.encode.model.load();
+  io::Progress progress("ranked");
   const AttentionOptions attention = args.encode.model.attention(model.spec);
   SequenceBuilder builder(args.encode.length.limit(), model, attention, /*pairs=*/false);
 
@@ -42,7 +43,7 @@ int run(const RankArgs& args) {
     std::optional<Sequence> s;
     if (text) s = builder.single(*text, error);
     if (!s) {
-      failed.push_back({{"line", record.line}, {"error", error}});
+      failed.push_back(bad_line(record, error));
       continue;
     }
     sequences.push_back(std::move(*s));
@@ -57,6 +58,8 @@ int run(const RankArgs& args) {
 
   std::vector<size_t> lines;
   for (const io::JsonlItem* record : ranked) lines.push_back(static_cast<size_t>(record->line));
+  progress.update(static_cast<int64_t>(records.size()));
+  progress.finish();
   std::vector<nlohmann::json> results = ranked_rows(distances, texts, lines, args.top);
   results.insert(results.end(), failed.begin(), failed.end());
   write_results(results, args.format);
@@ -68,8 +71,10 @@ void declare(CLI::App& app, RankArgs& args) {
   args.source.add_to(app, /*positional_texts=*/true);
   app.add_option("--query", args.query, "The text to rank against")->required();
   args.distance.add_to(app);
-  app.add_option("--top", args.top, "Print only the best N texts (default: all)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  app.add_option("--top-k", args.top, "Print only the best K texts (default: all)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->default_str("all");
+  app.add_option("--top", args.top)->group("")->check(CLI::Range(int64_t{1}, int64_t{1} << 40));  // old name
   add_format_option(app, args.format, {Format::Json, Format::Jsonl}, "json (one array) or jsonl (one object per line)");
 }
 

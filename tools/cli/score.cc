@@ -19,7 +19,7 @@ struct ScoreArgs {
 };
 
 int run(const ScoreArgs& args) {
-  TaskSpec spec = load_task_spec(args.task);
+  TaskSpec spec = find_task_spec(args.task);
   args.scoring.apply_to(spec);
   if (args.stream.resume && spec.strategy == Strategy::SamplesContrast && args.thresholds.thresholds.empty() &&
       args.thresholds.fit_on.empty())
@@ -35,8 +35,10 @@ int run(const ScoreArgs& args) {
 }
 
 void declare(CLI::App& app, ScoreArgs& args) {
-  app.add_option("--task", args.task, "Task spec JSON (tools/tasks/*.json)")->required();
+  add_task_option(app, args.task);
   args.stream.add_to(app, /*positional_texts=*/false);
+  add_format_option(app, args.stream.format, {Format::Jsonl, Format::Json},
+                    "jsonl (one object per line) or json (one array)");
   args.scoring.add_to(app, /*with_prompt_flags=*/true);
   args.thresholds.add_to(app);
 }

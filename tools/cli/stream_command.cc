@@ -1,6 +1,7 @@
 #include "tools/cli/stream_command.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <iterator>
 #include <map>
 
@@ -17,9 +18,14 @@ CLI::Option* add_format_option(CLI::App& app, Format& format, const std::vector<
   static const std::map<Format, std::string> names = {
       {Format::Jsonl, "jsonl"}, {Format::Json, "json"}, {Format::Table, "table"}};
   std::map<std::string, Format> allowed;
-  for (Format f : choices) allowed[names.at(f)] = f;
+  std::string listed;
+  for (Format f : choices) {
+    allowed[names.at(f)] = f;
+    listed += (listed.empty() ? "{" : ",") + names.at(f);
+  }
   return app.add_option("--format", format, help)
-      ->transform(CLI::CheckedTransformer(allowed))
+      ->transform(CLI::CheckedTransformer(allowed).description(listed + "}"))
+      ->type_name("TEXT")
       ->default_str(names.at(format));
 }
 
@@ -27,6 +33,15 @@ CLI::Option* add_chunk_size_option(CLI::App& app, size_t& chunk_size) {
   return app.add_option("--chunk-size", chunk_size, "Input lines run per encoder batch (memory stays bounded by it)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+}
+
+void refuse_output_over_input(const std::string& output, const std::string& input) {
+  if (output.empty() || input.empty() || input == "-") return;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool same = fs::equivalent(output, input, ec) || fs::weakly_canonical(output, ec).lexically_normal() ==
+                                                             fs::weakly_canonical(input, ec).lexically_normal();
+  if (same) fail_usage("--output " + output + " is the input file: the output would replace it; write elsewhere");
 }
 
 void InputOptions::add_to(CLI::App& app, bool positional_texts) {
@@ -43,7 +58,8 @@ std::unique_ptr<io::JsonlReader> InputOptions::open(const std::string& field) co
 
 void StreamOptions::add_to(CLI::App& app, bool positional_texts) {
   source.add_to(app, positional_texts);
-  app.add_option("--output", output, "Write here (via FILE.partial, renamed when complete) instead of standard output");
+  app.add_option("--output", output, "Write here (via FILE.partial, renamed when complete) instead of standard output")
+      ->default_str("standard output");
   app.add_flag("--resume", resume,
                "Continue an interrupted --output: keep its complete lines, skip as many input lines");
   add_chunk_size_option(app, chunk_size);
@@ -53,7 +69,8 @@ void StreamOptions::add_to(CLI::App& app, bool positional_texts) {
          "(nspbert merge joins the shards)")
       ->check(CLI::Validator(
           [](std::string& text) { return io::parse_shard(text) ? std::string() : "expected I/N with 0 <= I < N"; },
-          "I/N"));
+          "I/N"))
+      ->default_str("all lines");
   app.add_flag("--with-line-numbers", with_line_numbers,
                "Start every output line with {\"input_line\": N, ...}, its line in the input (always with --shard)");
 }
@@ -63,6 +80,7 @@ std::unique_ptr<io::JsonlReader> StreamOptions::open(const std::string& field) c
   if (resume && format != Format::Jsonl)
     fail_usage("--resume needs --format jsonl (a JSON array or a table cannot be continued)");
   if (numbered() && format != Format::Jsonl) fail_usage("--shard and --with-line-numbers need --format jsonl");
+  refuse_output_over_input(output, source.input);
   std::unique_ptr<io::JsonlReader> reader = source.open(field);
   if (shard) reader->set_shard(*shard);
   return reader;
@@ -86,7 +104,13 @@ void LineSink::add(int64_t input_line, const std::string& line, bool failed) {
 }
 
 void LineSink::add(int64_t input_line, const nlohmann::json& result) {
-  add(input_line, dump(result), result.contains("error"));
+  if (!result.contains("error")) return add(input_line, dump(result), false);
+  // Every command's bad lines look alike: {"line": N, "id": ..., "error": "..."} in that order.
+  nlohmann::ordered_json bad;
+  if (result.contains("line")) bad["line"] = result["line"];
+  if (result.contains("id")) bad["id"] = result["id"];
+  bad["error"] = result["error"];
+  add(input_line, bad.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace), true);
 }
 
 void LineSink::finish() {
@@ -126,12 +150,14 @@ int run_stream(const StreamOptions& options, io::JsonlReader& reader, const Stre
   io::skip_answered(reader, out);
   LineSink sink(out, options.format, options.numbered());
   sink.begin(words.table_header);
-  io::Progress progress(reader.total_bytes(), io::Progress::stderr_is_terminal());
+  io::Progress progress(words.done, reader.total_bytes());
   const InterruptGuard guard;
   body(reader, sink, progress);
   if (interrupted()) return report_stop(options, out, sink, words);
   sink.finish();
   out.commit();
+  if (sink.lines() == 0 && out.resumed_lines() == 0)
+    std::fprintf(stderr, "nspbert: warning: %s has no input lines\n", reader.name().c_str());
   const int64_t failed = sink.failed() + static_cast<int64_t>(out.resumed_errors());
   if (failed == 0) return 0;
   std::fprintf(stderr, "nspbert: %lld of %lld lines could not be %s (see their \"error\" output lines)\n",

@@ -25,6 +25,9 @@ CLI::Option* add_format_option(CLI::App& app, Format& format, const std::vector<
                                const std::string& help);
 CLI::Option* add_chunk_size_option(CLI::App& app, size_t& chunk_size);
 
+// Usage error when `output` names the file `input` is (the finished output would replace it).
+void refuse_output_over_input(const std::string& output, const std::string& input);
+
 // TEXT arguments, or JSONL from --input FILE or standard input.
 struct InputOptions {
   std::vector<std::string> texts;

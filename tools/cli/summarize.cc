@@ -31,10 +31,20 @@ struct Sentence {
   std::string text;
 };
 
+// Chinese sentences follow each other directly; Latin ones ("happy." + "The dog") need the space
+// the splitter took away.
+void join_sentence(std::string& joined, const std::string& sentence) {
+  const auto ascii = [](char c) { return static_cast<unsigned char>(c) < 0x80; };
+  if (!joined.empty() && !sentence.empty() && ascii(joined.back()) && ascii(sentence.front()) && joined.back() != ' ')
+    joined += ' ';
+  joined += sentence;
+}
+
 int run(const SummarizeArgs& args) {
   const bool with_query = args.query_option->count() > 0;
   const std::vector<io::JsonlItem> records = read_all(*args.source.open(args.encode.field));
   Model model = args.encode.model.load();
+  io::Progress progress("summarized");
   const AttentionOptions attention = args.encode.model.attention(model.spec);
   SequenceBuilder builder(args.encode.length.limit(), model, attention, /*pairs=*/false);
 
@@ -46,7 +56,7 @@ int run(const SummarizeArgs& args) {
     std::optional<std::string> text;
     if (error.empty()) text = string_field(record.value, args.encode.field, error);
     if (!text) {
-      failed.push_back({{"line", record.line}, {"error", error}});
+      failed.push_back(bad_line(record, error));
       continue;
     }
     std::vector<std::string> pieces = args.no_split ? std::vector<std::string>{*text} : split_sentences(*text);
@@ -58,7 +68,7 @@ int run(const SummarizeArgs& args) {
       line_sequences.push_back(std::move(*s));
     }
     if (line_sequences.size() != pieces.size()) {
-      failed.push_back({{"line", record.line}, {"error", error}});
+      failed.push_back(bad_line(record, error));
       continue;
     }
     for (size_t i = 0; i < pieces.size(); ++i) {
@@ -90,6 +100,8 @@ int run(const SummarizeArgs& args) {
     picks = pick_nearest(distances, args.sentences);
   }
 
+  progress.update(static_cast<int64_t>(records.size()));
+  progress.finish();
   std::vector<nlohmann::json> summary;
   for (const SummaryPick& p : picks)
     summary.push_back({{"index", p.index},
@@ -102,7 +114,7 @@ int run(const SummarizeArgs& args) {
     write_results(summary, Format::Jsonl);
   } else {
     std::string joined;
-    for (const SummaryPick& p : picks) joined += sentences[p.index].text;
+    for (const SummaryPick& p : picks) join_sentence(joined, sentences[p.index].text);
     nlohmann::json result = {{"centre", with_query ? "query" : "mean"},
                              {"distance", args.distance.distance},
                              {"sentences", sentences.size()},

@@ -26,7 +26,8 @@ void LengthOptions::add_to(CLI::App& app) {
       app.add_option("--max-length", max_length,
                      "Cut sequences to this many tokens, special tokens included (default: the position table "
                      "of absolute-position models, no limit for RoPE models)")
-          ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+          ->check(CLI::Range(size_t{1}, size_t{1} << 30))
+          ->default_str("the position table; none for RoPE");
   app.add_option("--overlength", overlength,
                  "Texts longer than an absolute-position model's table: truncate (with a note on stderr) or error")
       ->check(CLI::IsMember({"truncate", "error"}))
@@ -63,6 +64,12 @@ void DistanceOptions::add_to(CLI::App& app) {
       ->capture_default_str();
 }
 
+nlohmann::json bad_line(const io::JsonlItem& item, const std::string& error) {
+  nlohmann::json bad = {{"line", item.line}, {"error", error}};
+  if (item.value.is_object() && item.value.contains("id")) bad["id"] = item.value["id"];
+  return bad;
+}
+
 namespace {
 
 EncodedChunk encode_chunk(const std::vector<io::JsonlItem>& items, const ReadSequence& read) {
@@ -73,7 +80,7 @@ EncodedChunk encode_chunk(const std::vector<io::JsonlItem>& items, const ReadSeq
     std::optional<Sequence> s;
     if (error.empty()) s = read(items[i].value, chunk.results[i], error);
     if (!s) {
-      chunk.results[i] = {{"line", items[i].line}, {"error", error}};
+      chunk.results[i] = bad_line(items[i], error);
       continue;
     }
     chunk.sequences.push_back(std::move(*s));

@@ -22,6 +22,9 @@ namespace nspbert::cli {
 // The string field `name`, or an error message naming it.
 std::optional<std::string> string_field(const nlohmann::json& object, const std::string& name, std::string& error);
 
+// {"line": N, "error": ..., "id": ... when the line has one} (LineSink prints it in that order).
+nlohmann::json bad_line(const io::JsonlItem& item, const std::string& error);
+
 // How long an encoded sequence may be. Absolute-position models cannot go past their position
 // table: --overlength truncate (default) cuts there and says so once on stderr, error refuses
 // those lines. RoPE models take any length unless --max-length is given.

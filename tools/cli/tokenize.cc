@@ -245,7 +245,8 @@ Runner setup(CLI::App& sub) {
   options->stream.add_to(sub, /*positional_texts=*/false);
   sub.add_option("--field", options->field, "Name of the text field")->capture_default_str();
   sub.add_option("--pair-field", options->pair_field,
-                 "Second text field: encode [CLS] A [SEP] B [SEP] and also print type_ids");
+                 "Second text field: encode [CLS] A [SEP] B [SEP] and also print type_ids")
+      ->default_str("none: single texts");
   auto* special = sub.add_flag("--special-tokens", options->special_tokens, "Wrap single texts as [CLS] A [SEP]");
   sub.add_flag("--no-special-tokens", options->no_special_tokens,
                "With --pair-field or --max-length: encode A (B) without [CLS]/[SEP] (type ids 0 for A, 1 for B)")
@@ -263,7 +264,8 @@ Runner setup(CLI::App& sub) {
   split->needs(model);
   keep->needs(vocab);
   auto* max_length = sub.add_option("--max-length", options->max_length,
-                                    "Truncate encoded sequences to this many tokens, special tokens included");
+                                    "Truncate encoded sequences to this many tokens, special tokens included")
+                         ->default_str("no limit");
   sub.add_option("--truncation", options->truncation,
                  "Which segment loses tokens: nsp (the longer, ties from A) or longest-first (ties from B)")
       ->check(CLI::IsMember({"nsp", "longest-first"}))

@@ -1,6 +1,10 @@
 #include "tools/cli/zero_shot_options.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 
 #include "engine/error.h"
 
@@ -13,20 +17,26 @@ void ScoringOptions::add_to(CLI::App& app, bool with_prompt_flags) {
   model.add_to(app);
   if (with_prompt_flags) {
     app.add_option("--template", templates, "Prompt template with {label} (repeat for several; overrides the task's)")
-        ->allow_extra_args(false);
+        ->allow_extra_args(false)
+        ->default_str("the task's");
     app.add_option("--position", position, "Prompt as segment A (prefix) or B (suffix); overrides the task's")
-        ->check(CLI::IsMember({"prefix", "suffix"}));
+        ->check(CLI::IsMember({"prefix", "suffix"}))
+        ->default_str("the task's");
   }
   app.add_option("--max-length", max_length, "Tokens per sequence including [CLS]/[SEP] (default: the task's, 128)")
-      ->check(CLI::Range(size_t{3}, size_t{1} << 20));
+      ->check(CLI::Range(size_t{3}, size_t{1} << 20))
+      ->default_str("the task's, else 128");
   app.add_option("--combine", combine, "Several templates: mean log-probability, or logsumexp (a smooth max)")
-      ->check(CLI::IsMember({"mean", "logsumexp"}));
+      ->check(CLI::IsMember({"mean", "logsumexp"}))
+      ->default_str("the task's, else mean");
   app.add_flag("--calibrate", calibrate,
                "Contextual calibration: divide each label's score by its score against an empty text");
   app.add_option("--scorer", scorer, "nsp (the NSP head) or mlm (PET-style [MASK] slots, for checkpoints without NSP)")
-      ->check(CLI::IsMember({"nsp", "mlm"}));
+      ->check(CLI::IsMember({"nsp", "mlm"}))
+      ->default_str("the task's, else nsp");
   app.add_option("--top-k", top_k, "List only the K best labels, best first")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->default_str("all");
   app.add_flag("--normalize", normalize, "Add each label's probability: softmax of the scores over the labels");
 }
 
@@ -34,11 +44,44 @@ RunnerOptions ScoringOptions::runner_options(const Model& loaded, bool echo_text
   return TaskOverrides::runner_options(model.attention(loaded.spec), echo_text);
 }
 
+static std::filesystem::path shipped_tasks_dir() {
+  if (const char* dir = std::getenv("NSPBERT_TASKS"); dir && *dir) return dir;
+  return NSPBERT_TASKS_DIR;
+}
+
+TaskSpec find_task_spec(const std::string& name_or_file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(name_or_file, ec) || name_or_file.find('/') != std::string::npos || name_or_file.ends_with(".json"))
+    return load_task_spec(name_or_file);
+  const fs::path dir = shipped_tasks_dir();
+  std::string lower = name_or_file;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (fs::is_regular_file(dir / (lower + ".json"), ec)) return load_task_spec(dir / (lower + ".json"));
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+  std::sort(names.begin(), names.end());
+  std::string listed;
+  for (const std::string& n : names) listed += (listed.empty() ? "" : ", ") + n;
+  fail_usage("--task " + name_or_file + ": no such file, and no shipped task of that name (" +
+             (listed.empty() ? "no shipped tasks found in " + dir.string() : "shipped: " + listed) + ")");
+}
+
+CLI::Option* add_task_option(CLI::App& app, std::string& task) {
+  return app
+      .add_option("--task", task, "Task: a shipped task's name (eprstmt, tnews, ...; tools/tasks) or a spec JSON file")
+      ->required();
+}
+
 void ThresholdOptions::add_to(CLI::App& app) {
-  auto* t = app.add_option("--thresholds", thresholds, "Samples-contrast cut points saved by --save-thresholds");
-  auto* f = app.add_option("--fit-on", fit_on, "Fit samples-contrast cut points on this labelled JSONL first");
+  auto* t = app.add_option("--thresholds", thresholds, "Samples-contrast cut points saved by --save-thresholds")
+                ->default_str("equal-size bins");
+  auto* f = app.add_option("--fit-on", fit_on, "Fit samples-contrast cut points on this labelled JSONL first")
+                ->default_str("none");
   app.add_option("--save-thresholds", save_thresholds, "Write the cut points fitted by --fit-on to this JSON file")
-      ->needs(f);
+      ->needs(f)
+      ->default_str("none");
   t->excludes(f);
 }
 
@@ -52,7 +95,7 @@ void ThresholdOptions::apply(TaskRunner& runner, size_t chunk_size) const {
                "' is candidates-contrast");
   if (!thresholds.empty()) runner.set_thresholds(Thresholds::load(thresholds));
   if (fit_on.empty()) return;
-  Progress progress(0, Progress::stderr_is_terminal());
+  Progress progress("fitted on");
   Thresholds fitted = fit_thresholds_on(runner, fit_on, chunk_size, &progress);
   std::string cuts;
   for (double c : fitted.cuts) cuts += (cuts.empty() ? "" : ", ") + std::to_string(c);

@@ -26,6 +26,12 @@ struct ScoringOptions : zero_shot::TaskOverrides {
   zero_shot::RunnerOptions runner_options(const Model& model, bool echo_text) const;
 };
 
+// --task: a spec file, or the name of a shipped one (tools/tasks/NAME.json); a usage error listing
+// the shipped names when it is neither.
+zero_shot::TaskSpec find_task_spec(const std::string& name_or_file);
+// The --task flag (score, eval).
+CLI::Option* add_task_option(CLI::App& app, std::string& task);
+
 struct ThresholdOptions {
   std::string thresholds;       // --thresholds FILE
   std::string fit_on;           // --fit-on dev.jsonl

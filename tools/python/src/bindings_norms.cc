@@ -46,7 +46,7 @@ py::object compare_norms(const std::vector<std::string>& models, const std::vect
       return true;
     };
     report.profiles.push_back(
-        measure_depth(model, depth_model_label(dir, report.profiles), dir, ablation, length, next_chunk));
+        measure_depth(model, depth_model_label(dir, report.profiles), dir, ablation, {}, length, next_chunk));
     report.max_lengths.push_back(length);
   }
   if (!plot.empty()) {
