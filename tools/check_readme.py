@@ -46,9 +46,9 @@ def commands(body):
         if not body[i].startswith("$ "):
             raise ValueError(f"expected a '$ ' command line, got {body[i]!r}")
         command = body[i][2:]
-        while command.endswith("\\"):
+        while command.endswith("\\"):  # bash reads the backslash-newline as a continuation
             i += 1
-            command = command[:-1] + "\n" + body[i]
+            command = command + "\n" + body[i]
         i += 1
         expected = []
         while i < len(body) and not body[i].startswith("$ "):

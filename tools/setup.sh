@@ -29,16 +29,19 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$(nproc)"
 
 echo
-echo "== zero-shot demo: build/nspbert classify on tests/data/fixtures/models/bert-zh-tiny (random weights) =="
-build/nspbert classify --model tests/data/fixtures/models/bert-zh-tiny \
+echo "== zero-shot demo: build/nspbert classify with models/pretrained/zh-mini (trained here, tools/train) =="
+build/nspbert classify --model models/pretrained/zh-mini \
   --template '这是一则{label}新闻' --labels 体育,财经,科技,娱乐 --format table \
   '梅西超越贝利成为南美射手王' '央行宣布下调存款准备金率'
+build/nspbert classify --model models/pretrained/zh-mini \
+  --template '这次买的东西很{label}' --labels 好,差 --format table \
+  '物流很快，质量也不错，下次还来' '用了两天就坏了，客服也不理人'
 
 echo
 echo "== the same from Python: PYTHONPATH=build/python /usr/bin/python3 =="
 PYTHONPATH=build/python /usr/bin/python3 -c "
 import nspbert
-m = nspbert.Model('tests/data/fixtures/models/bert-zh-tiny')
-for r in m.classify(['梅西超越贝利成为南美射手王'], ['体育', '财经', '科技', '娱乐'], '这是一则{label}新闻'):
+m = nspbert.Model('models/pretrained/zh-mini')
+for r in m.classify(['物流很快，质量也不错，下次还来'], ['好', '差'], '这次买的东西很{label}'):
     print(r['text'], r['label'])
 "
