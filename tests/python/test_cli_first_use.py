@@ -278,9 +278,11 @@ def test_a_lost_output_is_an_error_not_exit_0(args):
 
 def test_forward_to_a_full_disk_is_an_error(tmp_path):
     request = write(tmp_path / "req.json", json.dumps({"input_ids": [[101, 2769, 102]]}))
+    env = dict(os.environ, OMP_WAIT_POLICY="passive")
+    env.pop("LD_PRELOAD", None)  # the sanitizer run preloads ASan for python3, not for the CLI
     with open("/dev/full", "w") as full:
         p = subprocess.run([str(CLI), "forward", "--model", str(MODEL), "--input", str(request)], stdout=full,
-                           stderr=subprocess.PIPE, text=True, timeout=600)
+                           stderr=subprocess.PIPE, text=True, env=env, timeout=600)
     assert p.returncode == 3 and "cannot write standard output" in p.stderr, p.stderr
 
 
