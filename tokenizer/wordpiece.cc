@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "engine/error.h"
+#include "engine/io/byte_order_mark.h"
 
 namespace nspbert {
 namespace {
@@ -335,7 +336,7 @@ std::vector<std::string> WordPieceTokenizer::read_vocab(const std::filesystem::p
   std::string line;
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (vocab.empty() && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);  // an editor's byte-order mark
+    if (vocab.empty()) io::strip_byte_order_mark(line);
     vocab.push_back(line);
   }
   if (in.bad()) fail_model("error while reading vocabulary " + vocab_txt.string());

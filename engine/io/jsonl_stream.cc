@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "engine/error.h"
+#include "engine/io/byte_order_mark.h"
 #include "engine/json_depth.h"
 
 namespace nspbert::io {
@@ -111,8 +112,7 @@ bool JsonlReader::next_line(std::string& line) {
   }
   ++line_number_;
   bytes_read_ += line.size() + 1;
-  // A UTF-8 byte-order mark (Windows editors write one) is not part of the first line's JSON.
-  if (line_number_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
+  if (line_number_ == 1) strip_byte_order_mark(line);
   return true;
 }
 

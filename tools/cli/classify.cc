@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/io/byte_order_mark.h"
 #include "models/zero_shot/text_table.h"
 #include "tools/cli/command.h"
 #include "tools/cli/zero_shot_options.h"
@@ -40,8 +41,9 @@ std::vector<std::string> read_labels(const ClassifyArgs& args) {
       fail_input(args.labels_file + ": is a directory, not a labels file");
     std::ifstream in(args.labels_file, std::ios::binary);
     if (!in) fail_input(args.labels_file + ": cannot open the labels file");
-    for (std::string line; std::getline(in, line);) {
-      if (words.empty() && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);  // an editor's byte-order mark
+    bool first = true;
+    for (std::string line; std::getline(in, line); first = false) {
+      if (first) io::strip_byte_order_mark(line);
       if (!trimmed(line).empty()) words.push_back(trimmed(line));
     }
     if (words.empty()) fail_usage(args.labels_file + ": the labels file has no labels (one per line)");

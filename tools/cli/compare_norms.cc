@@ -42,11 +42,16 @@ struct CompareNormsArgs {
 };
 
 // One pass over the input for one model: chunks of texts, the unusable lines reported (on the
-// first pass only: every model reads the same lines) and counted.
+// first pass only: every model reads the same lines) and counted, with its own progress line.
 class TextPass {
  public:
-  TextPass(const CompareNormsArgs& args, DepthReport& report, bool report_errors, io::Progress& progress)
-      : args_(args), report_(report), report_errors_(report_errors), progress_(progress), reader_(args.input) {}
+  TextPass(const CompareNormsArgs& args, DepthReport& report, bool report_errors, const std::string& progress_verb)
+      : args_(args),
+        report_(report),
+        report_errors_(report_errors),
+        reader_(args.input),
+        progress_(progress_verb, reader_.total_bytes()) {}
+  void finish() { progress_.finish(); }
 
   bool next(std::vector<std::string>& texts) {
     if (!reader_.read_chunk(args_.chunk_size, items_)) return false;
@@ -77,8 +82,8 @@ class TextPass {
   const CompareNormsArgs& args_;
   DepthReport& report_;
   bool report_errors_;
-  io::Progress& progress_;
   io::JsonlReader reader_;
+  io::Progress progress_;
   std::vector<io::JsonlItem> items_;
   int64_t seen_ = 0;
 };
@@ -111,13 +116,12 @@ int run(const CompareNormsArgs& args) {
     ablation.swap_norm_placement = placement && *placement != model.spec.norm_placement;
     ablation.residual_scale = residual_scale_for(args.residual_scale, model.spec.layers);
 
-    io::Progress progress("model " + std::to_string(m + 1) + "/" + std::to_string(args.models.size()) + ": read",
-                          io::JsonlReader(args.input).total_bytes());
-    TextPass pass(args, report, /*report_errors=*/m == 0, progress);
+    TextPass pass(args, report, /*report_errors=*/m == 0,
+                  "model " + std::to_string(m + 1) + "/" + std::to_string(args.models.size()) + ": read");
     DepthProfile profile = measure_depth(model, depth_model_label(args.models[m], report.profiles), args.models[m],
                                          ablation, options.attention(model.spec), max_length,
                                          [&](std::vector<std::string>& texts) { return pass.next(texts); });
-    progress.finish();
+    pass.finish();
     if (m > 0 && profile.sequences != report.texts)
       fail_input(args.input +
                  " read differently for the second model; with several models --input must be a "
