@@ -5,6 +5,7 @@
 
 #include "engine/encoder_blocks.h"
 #include "engine/error.h"
+#include "engine/ops/op_profile.h"
 
 namespace nspbert {
 
@@ -95,6 +96,7 @@ HeadsPresent Encoder::heads() const {
 
 // The forward pass as a chain of the blocks in engine/encoder_blocks.h.
 EncoderOutput Encoder::forward(const EncoderInput& in, const ForwardRequest& req) const {
+  OpTimer timer(OpKind::Other);  // what the blocks' own timers do not cover
   validate(in, spec_);
   check_heads(req);
   const PackedBatch p = pack_batch(in, spec_);

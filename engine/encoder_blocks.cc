@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/error.h"
+#include "engine/ops/op_profile.h"
 #include "engine/ops/softmax.h"
 
 namespace nspbert {
@@ -78,8 +79,12 @@ LayerContext layer_context(const EncoderSpec& spec, const EncoderWeights& weight
     c.normed = at_least(scratch.normed, R * H);
     zero_tail(c.normed, batch.rows, R, H);
   }
-  c.bf16_intermediate = !weights.layers.empty() && weights.layers.front().ffn_in.precision() == Precision::BF16 &&
-                        weights.layers.front().ffn_out.precision() == Precision::BF16;
+  // int8 keeps it in bf16 only where bf16 is native: elsewhere oneDNN's int8 GEMMs writing bf16 are slow.
+  const auto low_precision = [](const Linear& l) {
+    return l.precision() == Precision::BF16 || (l.precision() == Precision::Int8 && cpu_has_bf16());
+  };
+  c.bf16_intermediate = !weights.layers.empty() && low_precision(weights.layers.front().ffn_in) &&
+                        low_precision(weights.layers.front().ffn_out);
   c.qkv = at_least(scratch.qkv, R * 3 * H);
   c.context = at_least(scratch.context, R * H);
   zero_tail(c.context, batch.rows, R, H);
@@ -104,6 +109,7 @@ AttentionSettings layer_attention(const AttentionOptions& o, const LayerWeights&
 
 float* embed(const EncoderSpec& spec, const EncoderWeights& w, const EncoderInput& in, const PackedBatch& p,
              ForwardScratch& scratch) {
+  OpTimer timer(OpKind::Embedding);
   const int64_t H = spec.hidden, E = spec.embedding_size, R = Linear::padded_rows(p.rows);
   float* const x = at_least(scratch.x, R * std::max(H, E));
   float* const emb = at_least(scratch.embeddings, R * E);
@@ -137,7 +143,10 @@ StreamRows attention_block(const LayerWeights& w, const LayerContext& c, const A
     normalize_rows(w.attention_norm, stream.x, c.normed, stream.rows, H);
     attention_input = c.normed;
   }
-  w.qkv.forward(attention_input, stream.rows, c.qkv);
+  {
+    OpTimer timer(OpKind::QkvGemm);
+    w.qkv.forward(attention_input, stream.rows, c.qkv);
+  }
   if (c.rotary) apply_rotary(p.layout, c.qkv, stream.rows, c.rotary_value);
   self_attention(p.layout, settings, c.qkv, c.context, entropy, cls_only);
 
@@ -155,7 +164,10 @@ StreamRows attention_block(const LayerWeights& w, const LayerContext& c, const A
     context = scratch.cls_context.data();
   }
   scale_residual(stream, H, c.residual_scale);
-  w.attention_out.forward(context, stream.rows, stream.x, Epilogue::AddToOutput);
+  {
+    OpTimer timer(OpKind::AttentionOutGemm);
+    w.attention_out.forward(context, stream.rows, stream.x, Epilogue::AddToOutput);
+  }
   if (c.placement == NormPlacement::Post) normalize_rows(w.attention_norm, stream.x, stream.x, stream.rows, H);
   return stream;
 }
@@ -167,11 +179,15 @@ void ffn_block(const LayerWeights& w, const LayerContext& c, StreamRows stream) 
     normalize_rows(w.ffn_norm, stream.x, c.normed, stream.rows, H);
     ffn_input = c.normed;
   }
-  if (c.bf16_intermediate)
-    w.ffn_in.forward_bf16_output(ffn_input, stream.rows, c.ffn_bf16, Epilogue::Activation);
-  else
-    w.ffn_in.forward(ffn_input, stream.rows, c.ffn, Epilogue::Activation);
+  {
+    OpTimer timer(OpKind::FfnInGemm);
+    if (c.bf16_intermediate)
+      w.ffn_in.forward_bf16_output(ffn_input, stream.rows, c.ffn_bf16, Epilogue::Activation);
+    else
+      w.ffn_in.forward(ffn_input, stream.rows, c.ffn, Epilogue::Activation);
+  }
   scale_residual(stream, H, c.residual_scale);  // after the FFN has read its input: under Post-Norm that is x
+  OpTimer timer(OpKind::FfnOutGemm);
   if (c.bf16_intermediate)
     w.ffn_out.forward_bf16_input(c.ffn_bf16, stream.rows, stream.x, Epilogue::AddToOutput);
   else
@@ -199,6 +215,7 @@ std::vector<float> first_rows(const StreamRows& stream, const PackedBatch& p, bo
 
 void pooled_heads(const EncoderWeights& w, const std::vector<float>& cls, int64_t B, int64_t H,
                   const ForwardRequest& req, EncoderOutput& out) {
+  OpTimer timer(OpKind::Heads);
   const int64_t PB = Linear::padded_rows(B);
   std::vector<float> pooled(PB * H, 0.0f);
   w.pooler->forward(cls.data(), B, pooled.data());
@@ -237,6 +254,7 @@ std::vector<float> gather_positions(const float* x, const PackedBatch& p, const 
 
 std::vector<std::vector<float>> mlm_head(const EncoderWeights& w, const Linear& decoder, const float* picked, int64_t M,
                                          int64_t H, int64_t E) {
+  OpTimer timer(OpKind::Heads);
   const int64_t PM = Linear::padded_rows(M), V = decoder.out();
   const float* decoder_input = picked;
   std::vector<float> transformed;

@@ -50,7 +50,7 @@ struct LayerContext {
   float residual_scale = 1.0f;  // the DeepNorm ablation's alpha: x <- alpha x + F(x)
   bool rotary = false;
   bool rotary_value = false;
-  bool bf16_intermediate = false;  // a bf16 FFN keeps its intermediate in bf16
+  bool bf16_intermediate = false;  // a bf16 (or int8, on native-bf16 CPUs) FFN keeps its intermediate in bf16
   float* normed = nullptr;         // [R][H], pre-norm only
   float* qkv = nullptr;            // [R][3H]
   float* context = nullptr;        // [R][H]

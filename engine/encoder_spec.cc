@@ -1,6 +1,7 @@
 #include "engine/encoder_spec.h"
 
 #include "engine/error.h"
+#include "engine/ops/cpu_isa.h"
 
 namespace nspbert {
 
@@ -33,7 +34,8 @@ Precision parse_precision(const std::string& name) {
   if (name == "f32") return Precision::F32;
   if (name == "bf16") return Precision::BF16;
   if (name == "int8") return Precision::Int8;
-  fail_usage("unknown precision '" + name + "': use f32, bf16 or int8");
+  if (name == "auto") return auto_precision();
+  fail_usage("unknown precision '" + name + "': use f32, bf16, int8 or auto");
 }
 
 }  // namespace nspbert

@@ -34,7 +34,9 @@ const char* norm_kind_name(NormKind k);
 const char* position_kind_name(PositionKind k);
 const char* activation_name(Activation a);
 const char* precision_name(Precision p);
-Precision parse_precision(const std::string& name);  // "f32", "bf16", "int8"; throws a usage error
+// "f32", "bf16", "int8", or "auto" (engine/ops/cpu_isa.h: bf16 on a CPU with native bf16, else
+// f32); throws a usage error.
+Precision parse_precision(const std::string& name);
 
 struct EncoderSpec {
   Family family = Family::Bert;

@@ -1,24 +1,11 @@
 #include "models/model_info.h"
 
-#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <vector>
 
-namespace nspbert {
+#include "engine/ops/cpu_isa.h"
 
-static const char* isa_name(dnnl::cpu_isa isa) {
-  switch (isa) {
-    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
-    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
-    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
-    case dnnl::cpu_isa::avx512_core: return "avx512_core";
-    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
-    case dnnl::cpu_isa::avx2: return "avx2";
-    case dnnl::cpu_isa::avx: return "avx";
-    case dnnl::cpu_isa::sse41: return "sse41";
-    default: return "other";
-  }
-}
+namespace nspbert {
 
 nlohmann::json model_info(const Model& model) {
   const EncoderSpec& s = model.spec;
@@ -51,7 +38,8 @@ nlohmann::json model_info(const Model& model) {
       {"weight_files", model.weight_files},
       {"parameters", model.parameter_count},
       {"unused_tensors", model.unused_tensors},
-      {"cpu_isa", isa_name(dnnl::get_effective_cpu_isa())},
+      {"cpu_isa", cpu_isa_name()},
+      {"element_kernels", element_kernel_level()},
       {"threads", thread_count()},
   };
 }

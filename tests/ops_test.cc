@@ -194,15 +194,21 @@ struct AttentionCase {
   double logn_base;
   bool rotary;
   bool bf16 = false;  // Q K^T and P V in bf16: 8 mantissa bits, so a percent-level tolerance
+  // Sequence lengths: two short ones, many short ones (tasks spread over threads), or long ones
+  // (several 64-row query blocks per sequence, the last one partial).
+  enum Lengths { TwoShort, ManyShort, Long } lengths = TwoShort;
 };
 
 class AttentionTest : public ::testing::TestWithParam<AttentionCase> {};
 
 TEST_P(AttentionTest, PackedSequencesMatchPaddedLoop) {
   const AttentionCase c = GetParam();
-  const int H = 16, heads = 2, T = 11;
-  // Two sequences of lengths 11 and 6, packed back to back.
-  const std::vector<int> lengths{11, 6};
+  // Sequences of these lengths, packed back to back.
+  const std::vector<int> lengths = c.lengths == AttentionCase::ManyShort
+                                       ? std::vector<int>{11, 6, 9, 1, 11, 4, 7, 10, 2}
+                                   : c.lengths == AttentionCase::Long ? std::vector<int>{150, 70, 3}
+                                                                      : std::vector<int>{11, 6};
+  const int H = 16, heads = 2, T = *std::max_element(lengths.begin(), lengths.end());
   AttentionLayout layout;
   layout.hidden = H;
   layout.heads = heads;
@@ -239,7 +245,13 @@ INSTANTIATE_TEST_SUITE_P(Variants, AttentionTest,
                          ::testing::Values(AttentionCase{0, 0, false}, AttentionCase{3, 0, false},
                                            AttentionCase{0, 4.0, false}, AttentionCase{2, 4.0, true},
                                            AttentionCase{0, 0, true}, AttentionCase{0, 0, false, true},
-                                           AttentionCase{3, 4.0, true, true}));
+                                           AttentionCase{3, 4.0, true, true},
+                                           AttentionCase{0, 0, false, true, AttentionCase::ManyShort},
+                                           AttentionCase{3, 4.0, true, true, AttentionCase::ManyShort},
+                                           AttentionCase{0, 0, false, false, AttentionCase::Long},
+                                           AttentionCase{5, 8.0, true, false, AttentionCase::Long},
+                                           AttentionCase{0, 0, false, true, AttentionCase::Long},
+                                           AttentionCase{5, 8.0, true, true, AttentionCase::Long}));
 
 TEST(Attention, EntropyOfUniformAttentionIsLogN) {
   const int H = 4, heads = 1, T = 5;
@@ -289,9 +301,12 @@ TEST_P(ReducedPrecisionTest, CloseToF32Loop) {
 
 INSTANTIATE_TEST_SUITE_P(Precisions, ReducedPrecisionTest, ::testing::Values(Precision::BF16, Precision::Int8));
 
-// The bf16 FFN chain: the first GEMM writes its activated output in bf16, the second reads it and
-// adds into the residual; compared with the same two layers as a plain f32 loop.
-TEST(ReducedPrecision, Bf16IntermediateChain) {
+// The bf16 FFN chain (bf16 and int8 layers): the first GEMM writes its activated output in bf16,
+// the second reads it and adds into the residual; compared with the same two layers as a plain f32 loop.
+class Bf16IntermediateTest : public ::testing::TestWithParam<Precision> {};
+
+TEST_P(Bf16IntermediateTest, ChainMatchesF32Loop) {
+  const Precision precision = GetParam();
   const int rows = 21, in = 48, mid = 96;
   const auto w1 = random_vector(mid * in, 21, 0.1f), b1 = random_vector(mid, 22);
   const auto w2 = random_vector(in * mid, 23, 0.1f), b2 = random_vector(in, 24), x = random_vector(rows * in, 25);
@@ -299,8 +314,7 @@ TEST(ReducedPrecision, Bf16IntermediateChain) {
   std::vector<float> xp(padded * in, 0.0f), y(padded * in, 1.0f);
   std::copy(x.begin(), x.end(), xp.begin());
   std::vector<uint16_t> hidden(padded * mid, 0);
-  Linear first(in, mid, w1, b1, Activation::Relu, Precision::BF16),
-      second(mid, in, w2, b2, Activation::Relu, Precision::BF16);
+  Linear first(in, mid, w1, b1, Activation::Relu, precision), second(mid, in, w2, b2, Activation::Relu, precision);
   first.forward_bf16_output(xp.data(), rows, hidden.data(), Epilogue::Activation);
   second.forward_bf16_input(hidden.data(), rows, y.data(), Epilogue::AddToOutput);
   double worst = 0;
@@ -320,8 +334,12 @@ TEST(ReducedPrecision, Bf16IntermediateChain) {
       worst = std::max(worst, std::fabs(y[r * in + o] - s) / magnitude);
     }
   }
-  EXPECT_LT(worst, 3.0 / 128);  // three bf16 roundings: x, the weights, the intermediate
+  // bf16: three roundings (x, the weights, the intermediate); int8: two quantisations of 1/255 of
+  // the range on top of the intermediate's bf16 rounding.
+  EXPECT_LT(worst, precision == Precision::BF16 ? 3.0 / 128 : 1.0 / 32);
   EXPECT_GT(worst, 0.0);
   Linear f32_layer(in, mid, w1, b1, Activation::Relu, Precision::F32);
   EXPECT_THROW(f32_layer.forward_bf16_output(xp.data(), rows, hidden.data()), Error);
 }
+
+INSTANTIATE_TEST_SUITE_P(Precisions, Bf16IntermediateTest, ::testing::Values(Precision::BF16, Precision::Int8));

@@ -10,6 +10,7 @@
 #include "engine/error.h"
 #include "engine/ops/attention_kernel.h"
 #include "engine/ops/linear.h"
+#include "engine/ops/op_profile.h"
 #include "engine/ops/quantize.h"
 #include "engine/ops/scratchpad.h"
 
@@ -20,14 +21,35 @@ namespace {
 using dnnl::memory;
 using dt = dnnl::memory::data_type;
 
-// bf16: Q K^T and P V for one sequence length, all heads at once, on head-major contiguous copies,
+// Attention runs in blocks of query rows: each block's scores cover every key, so its softmax is
+// exact in one pass, and a block's scores ([heads x] 64 x n) stay in cache where a whole
+// sequence's (12 x 512 x 512 floats at T = 512) would not. No T x T matrix per head is ever held.
+constexpr int64_t kQueryBlock = 64;
+
+// One unit of work: a block of query rows of one sequence (and, for f32, one head).
+struct QueryBlock {
+  int64_t sequence = 0, head = 0, first_query = 0, queries = 0;
+};
+
+std::vector<QueryBlock> query_blocks(const AttentionLayout& layout, bool first_row_only, bool per_head) {
+  std::vector<QueryBlock> blocks;
+  const int64_t heads = per_head ? layout.heads : 1;
+  for (int64_t s = 0; s < static_cast<int64_t>(layout.sequences.size()); ++s) {
+    const int64_t queries = first_row_only ? 1 : layout.sequences[s].rows;
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t q0 = 0; q0 < queries; q0 += kQueryBlock)
+        blocks.push_back({s, h, q0, std::min(kQueryBlock, queries - q0)});
+  }
+  return blocks;
+}
+
+// bf16: Q K^T and P V for one block shape, all heads at once, on head-major contiguous copies,
 // which oneDNN runs on its brgemm kernels.
 struct AttentionGemms {
   dnnl::matmul scores, mix;
   memory::desc q, k_transposed, scores_out, probabilities, v, context;
 };
 
-// `queries` is n, or 1 when only each sequence's first row is needed.
 const AttentionGemms& bf16_gemms_for(int64_t hidden, int64_t heads, int64_t n, int64_t queries) {
   static std::mutex mutex;
   static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t>, AttentionGemms> cache;
@@ -51,11 +73,10 @@ const AttentionGemms& bf16_gemms_for(int64_t hidden, int64_t heads, int64_t n, i
   return cache.emplace(key, std::move(g)).first->second;
 }
 
-// Copies rows [0, rows) of one part (q, k or v) of a sequence's QKV rows into bf16 [head][row][d].
+// Copies `rows` rows of one part (q, k or v) of QKV rows into bf16 [head][row][d].
 void gather_heads_bf16(const float* qkv_rows, int64_t part, int64_t rows, int64_t hidden, int64_t heads,
                        uint16_t* out) {
   const int64_t d = hidden / heads;
-#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t h = 0; h < heads; ++h)
       to_bf16_serial(qkv_rows + r * 3 * hidden + part * hidden + h * d, out + (h * rows + r) * d, d);
@@ -71,13 +92,14 @@ double logit_scale(const AttentionSettings& s, int64_t head_dim, int64_t valid_l
   return scale;
 }
 
-// The softmax pass's view of one sequence's scores: [heads][queries][keys].
+// The softmax pass's view of one block's scores: [heads][queries][keys].
 SoftmaxRows softmax_rows(const AttentionLayout& layout, const AttentionSettings& settings, const SequenceRows& seq,
-                         float* scores, int64_t heads, int64_t queries, int64_t head_dim) {
+                         const QueryBlock& block, float* scores, int64_t heads, int64_t head_dim) {
   SoftmaxRows rows;
   rows.scores = scores;
   rows.heads = heads;
-  rows.queries = queries;
+  rows.first_query = block.first_query;
+  rows.queries = block.queries;
   rows.n = seq.rows;
   rows.positions = layout.positions.data() + seq.first_row;
   rows.is_key = layout.is_key.data() + seq.first_row;
@@ -86,95 +108,118 @@ SoftmaxRows softmax_rows(const AttentionLayout& layout, const AttentionSettings&
   return rows;
 }
 
-// f32: one task per (sequence, head) in a single parallel loop, each running two single-threaded
-// sgemms on strided views of the QKV buffer with its softmax in between. Per sequence, batched
-// over heads, many short sequences paid two primitive launches and three fork/joins each.
-void attention_f32(const AttentionLayout& layout, const AttentionSettings& settings, const float* qkv, float* context,
-                   AttentionEntropy* entropy, bool first_row_only) {
+// f32: one task per (sequence, head, query block), each running two single-threaded sgemms on
+// strided views of the QKV buffer with its softmax in between: one fork/join per layer.
+SoftmaxEntropy attention_f32_block(const AttentionLayout& layout, const AttentionSettings& settings,
+                                   const QueryBlock& block, const float* qkv, float* context, bool with_entropy) {
+  const int64_t H = layout.hidden, d = H / layout.heads;
+  const SequenceRows& seq = layout.sequences[block.sequence];
+  const int64_t n = seq.rows;
+  thread_local std::vector<float> scores;
+  scores.resize(block.queries * n);
+  const float* keys = qkv + seq.first_row * 3 * H + H + block.head * d;
+  const float* q = qkv + (seq.first_row + block.first_query) * 3 * H + block.head * d;
+  bool ok = dnnl::sgemm('N', 'T', block.queries, n, d, 1.0f, q, 3 * H, keys, 3 * H, 0.0f, scores.data(), n) ==
+            dnnl::status::success;
+  const SoftmaxEntropy e =
+      masked_softmax_serial(softmax_rows(layout, settings, seq, block, scores.data(), 1, d), with_entropy);
+  ok &= dnnl::sgemm('N', 'N', block.queries, d, n, 1.0f, scores.data(), n, keys + H, 3 * H, 0.0f,
+                    context + (seq.first_row + block.first_query) * H + block.head * d, H) == dnnl::status::success;
+  if (!ok) throw Error(ErrorKind::Internal, "oneDNN sgemm failed in attention");
+  return e;
+}
+
+// bf16: one task per (sequence, query block), all heads at once; keys and values were converted
+// for the whole batch beforehand (`k16`, `v16`: per sequence [head][key][d] at 2 x first_row x H).
+SoftmaxEntropy attention_bf16_block(const AttentionLayout& layout, const AttentionSettings& settings,
+                                    const QueryBlock& block, const float* qkv, const uint16_t* kv16, float* context,
+                                    bool with_entropy) {
   const int64_t H = layout.hidden, heads = layout.heads, d = H / heads;
-  const int64_t tasks = static_cast<int64_t>(layout.sequences.size()) * heads;
-  double entropy_sum = 0;
-  int64_t entropy_count = 0;
-  bool failed = false;
-#pragma omp parallel for schedule(static) reduction(+ : entropy_sum, entropy_count) reduction(|| : failed)
-  for (int64_t task = 0; task < tasks; ++task) {
-    const SequenceRows& seq = layout.sequences[task / heads];
-    const int64_t h = task % heads, n = seq.rows, queries = first_row_only ? 1 : n;
-    thread_local std::vector<float> scores;
-    scores.resize(queries * n);
-    const float* q = qkv + seq.first_row * 3 * H + h * d;
-    failed |= dnnl::sgemm('N', 'T', queries, n, d, 1.0f, q, 3 * H, q + H, 3 * H, 0.0f, scores.data(), n) !=
-              dnnl::status::success;
-    const SoftmaxEntropy e =
-        masked_softmax_serial(softmax_rows(layout, settings, seq, scores.data(), 1, queries, d), entropy != nullptr);
-    entropy_sum += e.sum;
-    entropy_count += e.count;
-    failed |= dnnl::sgemm('N', 'N', queries, d, n, 1.0f, scores.data(), n, q + 2 * H, 3 * H, 0.0f,
-                          context + seq.first_row * H + h * d, H) != dnnl::status::success;
-  }
-  if (failed) throw Error(ErrorKind::Internal, "oneDNN sgemm failed in attention");
-  if (entropy) {
-    entropy->sum += entropy_sum;
-    entropy->count += entropy_count;
-  }
+  const SequenceRows& seq = layout.sequences[block.sequence];
+  const int64_t n = seq.rows, B = block.queries;
+  const AttentionGemms& g = bf16_gemms_for(H, heads, n, B);
+  thread_local std::vector<float> scores, head_major_context;
+  thread_local std::vector<uint16_t> q16, p16;
+  thread_local dnnl::stream stream(cpu_engine());  // executions from several threads at once
+  scores.resize(heads * B * n);
+  p16.resize(heads * B * n);
+  q16.resize(heads * B * d);
+  head_major_context.resize(heads * B * d);
+  gather_heads_bf16(qkv + (seq.first_row + block.first_query) * 3 * H, 0, B, H, heads, q16.data());
+  const uint16_t* k16 = kv16 + 2 * seq.first_row * H;
+  memory q(g.q, cpu_engine(), q16.data()), k(g.k_transposed, cpu_engine(), const_cast<uint16_t*>(k16)),
+      v(g.v, cpu_engine(), const_cast<uint16_t*>(k16 + n * H)), s(g.scores_out, cpu_engine(), scores.data()),
+      p(g.probabilities, cpu_engine(), p16.data()), out(g.context, cpu_engine(), head_major_context.data());
+  g.scores.execute(stream, {{DNNL_ARG_SRC, q},
+                            {DNNL_ARG_WEIGHTS, k},
+                            {DNNL_ARG_DST, s},
+                            {DNNL_ARG_SCRATCHPAD, thread_scratchpad(g.scores, cpu_engine())}});
+  SoftmaxRows rows = softmax_rows(layout, settings, seq, block, scores.data(), heads, d);
+  rows.bf16_out = p16.data();  // P V reads bf16: written by the softmax, not by a second pass
+  const SoftmaxEntropy e = masked_softmax_serial(rows, with_entropy);
+  g.mix.execute(stream, {{DNNL_ARG_SRC, p},
+                         {DNNL_ARG_WEIGHTS, v},
+                         {DNNL_ARG_DST, out},
+                         {DNNL_ARG_SCRATCHPAD, thread_scratchpad(g.mix, cpu_engine())}});
+  stream.wait();
+  // A strided destination would drop oneDNN to its slower gemm kernel; scatter instead.
+  float* context_rows = context + (seq.first_row + block.first_query) * H;
+  for (int64_t r = 0; r < B; ++r)
+    for (int64_t h = 0; h < heads; ++h)
+      std::copy_n(head_major_context.data() + (h * B + r) * d, d, context_rows + r * H + h * d);
+  return e;
+}
+
+// Keys and values of every sequence in bf16, [sequence][k|v][head][key][d], one pass over the batch.
+void convert_keys_values(const AttentionLayout& layout, const float* qkv, std::vector<uint16_t>& kv16) {
+  const int64_t H = layout.hidden, heads = layout.heads;
+  const auto& sequences = layout.sequences;
+  kv16.resize(2 * (sequences.back().first_row + sequences.back().rows) * H);
+#pragma omp parallel for schedule(static) collapse(2)
+  for (size_t s = 0; s < sequences.size(); ++s)
+    for (int64_t part = 1; part <= 2; ++part) {
+      const SequenceRows& seq = sequences[s];
+      uint16_t* out = kv16.data() + 2 * seq.first_row * H + (part - 1) * seq.rows * H;
+      gather_heads_bf16(qkv + seq.first_row * 3 * H, part, seq.rows, H, heads, out);
+    }
 }
 
 }  // namespace
 
 void self_attention(const AttentionLayout& layout, const AttentionSettings& settings, const float* qkv, float* context,
                     AttentionEntropy* entropy, bool first_row_only) {
-  if (!settings.bf16_gemms) return attention_f32(layout, settings, qkv, context, entropy, first_row_only);
-  const int64_t H = layout.hidden, heads = layout.heads, d = H / heads;
-  thread_local std::vector<float> probabilities, head_major_context;
-  thread_local std::vector<uint16_t> q16, k16, v16, p16;
-  for (const SequenceRows& seq : layout.sequences) {
-    const int64_t n = seq.rows;
-    const int64_t queries = first_row_only ? 1 : n;
-    const AttentionGemms& g = bf16_gemms_for(H, heads, n, queries);
-    probabilities.resize(heads * queries * n);
-    q16.resize(heads * queries * d);
-    k16.resize(heads * n * d);
-    v16.resize(heads * n * d);
-    p16.resize(heads * queries * n);
-    head_major_context.resize(heads * queries * d);
-    const float* base = qkv + seq.first_row * 3 * H;
-    gather_heads_bf16(base, 0, queries, H, heads, q16.data());
-    gather_heads_bf16(base, 1, n, H, heads, k16.data());
-    gather_heads_bf16(base, 2, n, H, heads, v16.data());
-    memory q(g.q, cpu_engine(), q16.data()), k(g.k_transposed, cpu_engine(), k16.data()),
-        v(g.v, cpu_engine(), v16.data());
-    memory scores(g.scores_out, cpu_engine(), probabilities.data());
-    memory out(g.context, cpu_engine(), head_major_context.data());
-    g.scores.execute(cpu_stream(), {{DNNL_ARG_SRC, q},
-                                    {DNNL_ARG_WEIGHTS, k},
-                                    {DNNL_ARG_DST, scores},
-                                    {DNNL_ARG_SCRATCHPAD, thread_scratchpad(g.scores, cpu_engine())}});
-    cpu_stream().wait();
-
-    const SoftmaxEntropy e = masked_softmax(
-        softmax_rows(layout, settings, seq, probabilities.data(), heads, queries, d), entropy != nullptr);
-    if (entropy) {
-      entropy->sum += e.sum;
-      entropy->count += e.count;
+  OpTimer timer(OpKind::Attention);
+  if (layout.sequences.empty()) return;
+  const std::vector<QueryBlock> blocks = query_blocks(layout, first_row_only, !settings.bf16_gemms);
+  thread_local std::vector<uint16_t> kv16;
+  if (settings.bf16_gemms) convert_keys_values(layout, qkv, kv16);
+  const uint16_t* keys_values = kv16.data();  // thread_local: take it on this thread
+  const bool with_entropy = entropy != nullptr;
+  double entropy_sum = 0;
+  int64_t entropy_count = 0;
+  bool failed = false;
+#pragma omp parallel for schedule(dynamic) reduction(+ : entropy_sum, entropy_count) reduction(|| : failed)
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    try {
+      const SoftmaxEntropy e =
+          settings.bf16_gemms
+              ? attention_bf16_block(layout, settings, blocks[b], qkv, keys_values, context, with_entropy)
+              : attention_f32_block(layout, settings, blocks[b], qkv, context, with_entropy);
+      entropy_sum += e.sum;
+      entropy_count += e.count;
+    } catch (...) {  // an exception must not leave an OpenMP region
+      failed = true;
     }
-    to_bf16(probabilities.data(), p16.data(), heads * queries * n);
-    memory p(g.probabilities, cpu_engine(), p16.data());
-    g.mix.execute(cpu_stream(), {{DNNL_ARG_SRC, p},
-                                 {DNNL_ARG_WEIGHTS, v},
-                                 {DNNL_ARG_DST, out},
-                                 {DNNL_ARG_SCRATCHPAD, thread_scratchpad(g.mix, cpu_engine())}});
-    cpu_stream().wait();
-    // A strided destination would drop oneDNN to its slower gemm kernel; scatter instead.
-    float* context_rows = context + seq.first_row * H;
-    const float* head_major = head_major_context.data();  // thread_local: take it on this thread
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < queries; ++r)
-      for (int64_t h = 0; h < heads; ++h)
-        std::copy_n(head_major + (h * queries + r) * d, d, context_rows + r * H + h * d);
+  }
+  if (failed) throw Error(ErrorKind::Internal, "a oneDNN kernel failed in attention");
+  if (entropy) {
+    entropy->sum += entropy_sum;
+    entropy->count += entropy_count;
   }
 }
 
 void apply_rotary(const AttentionLayout& layout, float* qkv, int64_t rows, bool rotate_value) {
+  OpTimer timer(OpKind::Rotary);
   const int64_t head_dim = layout.hidden / layout.heads;
   const int64_t parts = rotate_value ? 3 : 2;
 #pragma omp parallel for schedule(static)

@@ -1,9 +1,10 @@
 #pragma once
 // Multi-head self-attention over packed rows: each sequence attends only within itself, at its own
-// length, so padding costs nothing. This file decides shapes and runs Q K^T and P V (f32: one
-// task per sequence and head on strided views of the fused QKV buffer; bf16: per sequence, all
-// heads at once on head-major copies); attention_kernel.cc holds the fused scale + mask + window +
-// softmax pass between them.
+// length, so padding costs nothing. Work is split into blocks of up to 64 query rows, one task each
+// in a single parallel loop (f32: per sequence, head and block on strided views of the fused QKV
+// buffer; bf16: per sequence and block, all heads at once on head-major copies), so no T x T
+// matrix is held per head and a block's scores stay in cache. attention_kernel.cc holds the fused
+// scale + mask + window + softmax pass between the two GEMMs.
 #include <cstdint>
 #include <vector>
 

@@ -7,13 +7,16 @@
 #include <limits>
 #include <vector>
 
+#include "engine/ops/isa_clones.h"
+#include "engine/ops/quantize.h"
+
 namespace nspbert {
 
 // exp for x <= 0 in plain arithmetic so the softmax loop vectorises (libm's expf is a scalar call
 // without -ffast-math, which would also break the isfinite checks). Cephes' expf: Cody-Waite
 // reduction by ln 2 and a degree-5 polynomial, relative error ~1e-7; x below -87 (and -inf, a
 // hidden key) gives exactly 0.
-static inline float exp_nonpositive(float x) {
+[[gnu::always_inline]] static inline float exp_nonpositive(float x) {
   x = std::max(x, -100.0f);
   constexpr float log2e = 1.44269504088896341f, round_magic = 12582912.0f;  // 1.5 * 2^23
   const float n = (x * log2e + round_magic) - round_magic;                  // round to nearest
@@ -33,8 +36,9 @@ static inline float exp_nonpositive(float x) {
 namespace {
 
 // One row of scores -> probabilities; returns the row's entropy when asked (else 0).
-inline double softmax_row(const SoftmaxRows& r, int64_t hi, bool masked, bool with_entropy, bool* counted) {
-  const int64_t n = r.n, i = hi % r.queries;
+[[gnu::always_inline]] inline double softmax_row(const SoftmaxRows& r, int64_t hi, bool masked, bool with_entropy,
+                                                 bool* counted) {
+  const int64_t n = r.n, i = r.first_query + hi % r.queries;
   float* s = r.scores + hi * n;
   constexpr float hidden = -std::numeric_limits<float>::infinity();
   float max_score = hidden;
@@ -54,6 +58,7 @@ inline double softmax_row(const SoftmaxRows& r, int64_t hi, bool masked, bool wi
   *counted = false;
   if (!std::isfinite(max_score)) {
     std::fill(s, s + n, 0.0f);  // nothing visible: a zero context, never NaN
+    if (r.bf16_out) std::fill(r.bf16_out + hi * n, r.bf16_out + (hi + 1) * n, uint16_t{0});
     return 0;
   }
   float sum = 0;
@@ -65,6 +70,7 @@ inline double softmax_row(const SoftmaxRows& r, int64_t hi, bool masked, bool wi
   const float inv = 1.0f / sum;
 #pragma omp simd
   for (int64_t j = 0; j < n; ++j) s[j] *= inv;
+  if (r.bf16_out) to_bf16_serial(s, r.bf16_out + hi * n, n);
   if (!with_entropy || !r.is_key[i]) return 0;
   double e = 0;
   for (int64_t j = 0; j < n; ++j)
@@ -81,20 +87,7 @@ bool needs_mask(const SoftmaxRows& r) {
 
 }  // namespace
 
-SoftmaxEntropy masked_softmax(const SoftmaxRows& r, bool with_entropy) {
-  const bool masked = needs_mask(r);
-  double entropy_sum = 0;
-  int64_t entropy_count = 0;
-#pragma omp parallel for schedule(static) reduction(+ : entropy_sum, entropy_count)
-  for (int64_t hi = 0; hi < r.heads * r.queries; ++hi) {
-    bool counted = false;
-    entropy_sum += softmax_row(r, hi, masked, with_entropy, &counted);
-    entropy_count += counted;
-  }
-  return {entropy_sum, entropy_count};
-}
-
-SoftmaxEntropy masked_softmax_serial(const SoftmaxRows& r, bool with_entropy) {
+NSPBERT_ISA_CLONES SoftmaxEntropy masked_softmax_serial(const SoftmaxRows& r, bool with_entropy) {
   const bool masked = needs_mask(r);
   SoftmaxEntropy e;
   for (int64_t hi = 0; hi < r.heads * r.queries; ++hi) {
@@ -105,7 +98,7 @@ SoftmaxEntropy masked_softmax_serial(const SoftmaxRows& r, bool with_entropy) {
   return e;
 }
 
-void rotate_row(float* row, int64_t parts, int64_t hidden, int64_t head_dim, int64_t position) {
+NSPBERT_ISA_CLONES void rotate_row(float* row, int64_t parts, int64_t hidden, int64_t head_dim, int64_t position) {
   const int64_t heads = hidden / head_dim;
   // Angles in double, then sin/cos rounded to f32, as the reference does.
   thread_local std::vector<float> sin_table, cos_table;

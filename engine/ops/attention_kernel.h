@@ -5,9 +5,11 @@
 namespace nspbert {
 
 struct SoftmaxRows {
-  float* scores = nullptr;  // [heads][queries][n] raw q.k, replaced by probabilities
+  float* scores = nullptr;       // [heads][queries][n] raw q.k, replaced by probabilities
+  uint16_t* bf16_out = nullptr;  // optional: the probabilities also as bf16, same layout
   int64_t heads = 0;
-  int64_t queries = 0;                 // the first `queries` rows of the sequence
+  int64_t first_query = 0;             // the rows are queries first_query .. first_query + queries - 1
+  int64_t queries = 0;                 // of the sequence
   int64_t n = 0;                       // keys
   const int64_t* positions = nullptr;  // [n]
   const uint8_t* is_key = nullptr;     // [n]
@@ -22,8 +24,7 @@ struct SoftmaxEntropy {
 
 // One fused pass per row: scale, hide non-keys and out-of-window keys, stable softmax, and
 // (optionally) the row's entropy for valid query rows. A row that sees nothing gets zeros.
-SoftmaxEntropy masked_softmax(const SoftmaxRows& rows, bool with_entropy);
-// The same on the calling thread only, for a caller that is already parallel over heads.
+// Runs on the calling thread: attention is parallel over blocks of query rows.
 SoftmaxEntropy masked_softmax_serial(const SoftmaxRows& rows, bool with_entropy);
 
 // Rotates `parts` consecutive hidden-wide blocks of one row (q, k, and optionally v).

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "engine/error.h"
+#include "engine/ops/op_profile.h"
 #include "engine/ops/quantize.h"
 #include "engine/ops/scratchpad.h"
 
@@ -22,12 +23,6 @@ dnnl::engine& cpu_engine() {
 dnnl::stream& cpu_stream() {
   static dnnl::stream stream(cpu_engine());
   return stream;
-}
-
-bool cpu_has_bf16() {
-  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
-  return (isa & bf16) == bf16;
 }
 
 int64_t Linear::padded_rows(int64_t rows) {
@@ -147,22 +142,30 @@ void Linear::forward(const float* x, int64_t rows, float* y, Epilogue epilogue) 
   if (precision_ == Precision::F32) return execute(c, x, y);
   thread_local std::vector<uint16_t> bf16_src;
   bf16_src.resize(padded_rows(rows) * in_);
-  to_bf16(x, bf16_src.data(), padded_rows(rows) * in_);
+  {
+    OpTimer timer(OpKind::Quantize);
+    to_bf16(x, bf16_src.data(), padded_rows(rows) * in_);
+  }
   execute(c, bf16_src.data(), y);
 }
 
 void Linear::forward_bf16_output(const float* x, int64_t rows, uint16_t* y, Epilogue epilogue) const {
-  if (precision_ != Precision::BF16) throw Error(ErrorKind::Internal, "bf16 output from a non-bf16 linear");
+  if (precision_ == Precision::F32) throw Error(ErrorKind::Internal, "bf16 output from an f32 linear");
   if (rows == 0) return;
+  if (precision_ == Precision::Int8) return forward_int8(x, rows, y, primitive_for(rows, epilogue, true));
   thread_local std::vector<uint16_t> bf16_src;
   bf16_src.resize(padded_rows(rows) * in_);
-  to_bf16(x, bf16_src.data(), padded_rows(rows) * in_);
+  {
+    OpTimer timer(OpKind::Quantize);
+    to_bf16(x, bf16_src.data(), padded_rows(rows) * in_);
+  }
   execute(primitive_for(rows, epilogue, true), bf16_src.data(), y);
 }
 
 void Linear::forward_bf16_input(const uint16_t* x, int64_t rows, float* y, Epilogue epilogue) const {
-  if (precision_ != Precision::BF16) throw Error(ErrorKind::Internal, "bf16 input to a non-bf16 linear");
+  if (precision_ == Precision::F32) throw Error(ErrorKind::Internal, "bf16 input to an f32 linear");
   if (rows == 0) return;
+  if (precision_ == Precision::Int8) return forward_int8(x, rows, y, primitive_for(rows, epilogue, false));
   execute(primitive_for(rows, epilogue, false), x, y);
 }
 
@@ -178,18 +181,23 @@ void Linear::execute(const Cached& c, const void* x, void* y) const {
   cpu_stream().wait();
 }
 
-void Linear::forward_int8(const float* x, int64_t rows, float* y, const Cached& c) const {
+template <typename Input>
+void Linear::forward_int8(const Input* x, int64_t rows, void* y, const Cached& c) const {
   const int64_t bucket = padded_rows(rows);
   thread_local std::vector<uint8_t> quantised;
   thread_local std::vector<float> shift;
   quantised.resize(bucket * in_);
-  TensorQuantization q = quantize_tensor_u8(x, rows * in_, quantised.data());
-  std::fill(quantised.begin() + rows * in_, quantised.end(), static_cast<uint8_t>(q.zero_point));  // tail rows: 0
-  // x ~ scale * (q - z), so x.w = scale * column_scale * (acc - z * column_sum).
-  shift.resize(out_);
-  const float zero_times_scale = q.scale * static_cast<float>(q.zero_point);
-  for (int64_t o = 0; o < out_; ++o)
-    shift[o] = (bias_values_.empty() ? 0.0f : bias_values_[o]) - zero_times_scale * column_scale_sum_[o];
+  TensorQuantization q;
+  {
+    OpTimer timer(OpKind::Quantize);
+    q = quantize_tensor_u8(x, rows * in_, quantised.data());
+    std::fill(quantised.begin() + rows * in_, quantised.end(), static_cast<uint8_t>(q.zero_point));  // tail rows: 0
+    // x ~ scale * (q - z), so x.w = scale * column_scale * (acc - z * column_sum).
+    shift.resize(out_);
+    const float zero_times_scale = q.scale * static_cast<float>(q.zero_point);
+    for (int64_t o = 0; o < out_; ++o)
+      shift[o] = (bias_values_.empty() ? 0.0f : bias_values_[o]) - zero_times_scale * column_scale_sum_[o];
+  }
   memory src(c.src, cpu_engine(), quantised.data());
   memory dst(c.dst, cpu_engine(), y);
   memory scale({{1, 1}, dt::f32, tag::ab}, cpu_engine(), &q.scale);

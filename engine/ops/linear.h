@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/encoder_spec.h"
+#include "engine/ops/cpu_isa.h"
 
 namespace nspbert {
 
@@ -35,8 +36,8 @@ class Linear {
   // `padded_rows(rows)` rows: the tail rows are computed but not meaningful.
   void forward(const float* x, int64_t rows, float* y, Epilogue epilogue = Epilogue::None) const;
 
-  // bf16 precision only: the GEMM writing bf16, and reading what it wrote, so a bf16 intermediate
-  // (the FFN's) is never widened to f32 and narrowed again.
+  // bf16 and int8 precisions: the GEMM writing bf16, and reading what it wrote, so the FFN's
+  // intermediate is never widened to f32 and narrowed again (int8 quantises it from bf16).
   void forward_bf16_output(const float* x, int64_t rows, uint16_t* y, Epilogue epilogue = Epilogue::None) const;
   void forward_bf16_input(const uint16_t* x, int64_t rows, float* y, Epilogue epilogue = Epilogue::None) const;
 
@@ -51,7 +52,8 @@ class Linear {
   };
   const Cached& primitive_for(int64_t rows, Epilogue epilogue, bool bf16_output) const;
   void execute(const Cached& c, const void* x, void* y) const;
-  void forward_int8(const float* x, int64_t rows, float* y, const Cached& c) const;
+  template <typename Input>
+  void forward_int8(const Input* x, int64_t rows, void* y, const Cached& c) const;
 
   int64_t in_ = 0, out_ = 0;
   Activation activation_ = Activation::GeluErf;
@@ -66,9 +68,6 @@ class Linear {
   mutable std::map<std::pair<int64_t, int>, Cached> cache_;
   mutable std::shared_ptr<std::mutex> cache_mutex_ = std::make_shared<std::mutex>();
 };
-
-// Whether this CPU has native bf16 dot products (AVX512-BF16): without them oneDNN emulates.
-bool cpu_has_bf16();
 
 // The process-wide oneDNN CPU engine and stream.
 dnnl::engine& cpu_engine();

@@ -19,5 +19,7 @@ struct TensorQuantization {
   int32_t zero_point = 0;
 };
 TensorQuantization quantize_tensor_u8(const float* x, int64_t count, uint8_t* out);
+// The same from bf16 bit patterns (an int8 FFN's intermediate: half the bytes to read twice).
+TensorQuantization quantize_tensor_u8(const uint16_t* x, int64_t count, uint8_t* out);
 
 }  // namespace nspbert

@@ -20,8 +20,10 @@ void ModelOptions::add_to(CLI::App& app, bool with_attention, bool with_tokenize
 void ModelOptions::add_engine_flags(CLI::App& app, bool with_attention, bool with_tokenizer) {
   app.add_option("--threads", threads, "Threads (0: all cores)")->check(CLI::Range(0, 1024))->default_str("all cores");
   if (with_tokenizer) add_tokenizer_options(app, jieba_dict, split_special_tokens);
-  app.add_option("--precision", precision, "GEMM precision of the encoder layers: f32 (exact), bf16 or int8")
-      ->check(CLI::IsMember({"f32", "bf16", "int8"}))
+  app.add_option("--precision", precision,
+                 "GEMM precision of the encoder layers: f32 (exact), bf16, int8, or auto (bf16 where the CPU has "
+                 "native bf16 dot products, else f32)")
+      ->check(CLI::IsMember({"f32", "bf16", "int8", "auto"}))
       ->capture_default_str();
   if (!with_attention) return;
   app.add_option("--attention-window", attention_window, "Local attention: token i sees j only when |i-j| <= W")
