@@ -60,4 +60,10 @@ std::vector<size_t> ranked_labels(const std::vector<LabelScore>& scores, size_t 
   return order;
 }
 
+std::vector<std::vector<size_t>> every_label(size_t texts, size_t count) {
+  std::vector<size_t> all(count);
+  std::iota(all.begin(), all.end(), 0);
+  return std::vector<std::vector<size_t>>(texts, all);
+}
+
 }  // namespace nspbert::zero_shot

@@ -49,6 +49,13 @@ class PromptScorer {
   // Per text, one score per label (in label order). All label x text pairs of the call go through
   // the encoder together.
   virtual std::vector<std::vector<LabelScore>> score(const std::vector<std::string>& texts) const = 0;
+  // Per text, one score per label in `labels[i]` (label indices, in that order): the cascade
+  // (cascade.h) re-scores a few labels of each text with a second scorer.
+  virtual std::vector<std::vector<LabelScore>> score_labels(const std::vector<std::string>& texts,
+                                                            const std::vector<std::vector<size_t>>& labels) const = 0;
 };
+
+// Every label index 0..count-1, once per text: `score_labels` with it is `score`.
+std::vector<std::vector<size_t>> every_label(size_t texts, size_t count);
 
 }  // namespace nspbert::zero_shot

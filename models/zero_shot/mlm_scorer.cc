@@ -56,14 +56,20 @@ MlmPromptScorer::MlmPromptScorer(const Encoder& encoder, const Tokenizer& tokeni
     }
   }
   if (settings_.calibrate) {
-    const auto empty = log_probs({std::vector<Token>{}});
+    const auto empty = log_probs({std::vector<Token>{}}, every_label(1, label_tokens_.size()));
     empty_text_ = empty[0];
   }
 }
 
 std::vector<std::vector<std::vector<double>>> MlmPromptScorer::log_probs(
-    const std::vector<std::vector<Token>>& texts) const {
+    const std::vector<std::vector<Token>>& texts, const std::vector<std::vector<size_t>>& labels) const {
   const size_t K = label_tokens_.size();
+  std::vector<std::vector<bool>> wanted(texts.size(), std::vector<bool>(K));
+  for (size_t x = 0; x < texts.size(); ++x)
+    for (size_t k : labels[x]) {
+      if (k >= K) fail_usage("label index " + std::to_string(k) + " out of range");
+      wanted[x][k] = true;
+    }
   std::vector<std::vector<std::vector<double>>> out(
       texts.size(), std::vector<std::vector<double>>(K, std::vector<double>(template_count_)));
   // Sequences go to the encoder in slices bounded by their [MASK] count; each slice is reduced to
@@ -82,6 +88,7 @@ std::vector<std::vector<std::vector<double>>> MlmPromptScorer::log_probs(
     for (size_t s = 0; s < outputs.size(); ++s) {
       const Group& g = groups_[pending[s].group];
       for (size_t k : g.labels) {
+        if (!wanted[pending[s].text][k]) continue;
         const std::vector<int32_t>& ids = label_tokens_[k];
         double sum = 0.0;
         for (size_t i = 0; i < ids.size(); ++i) sum += outputs[s].mlm_log_probs[i][ids[i]];
@@ -95,6 +102,7 @@ std::vector<std::vector<std::vector<double>>> MlmPromptScorer::log_probs(
   for (size_t x = 0; x < texts.size(); ++x) {
     for (size_t gi = 0; gi < groups_.size(); ++gi) {
       const Group& g = groups_[gi];
+      if (std::none_of(g.labels.begin(), g.labels.end(), [&](size_t k) { return wanted[x][k]; })) continue;
       const size_t n = label_tokens_[g.labels[0]].size();
       // The prompt stays whole (its [MASK] slots must survive): only the text is cut to fit.
       const size_t text_budget = settings_.max_length - 3 - g.prompt.size();
@@ -120,15 +128,21 @@ std::vector<std::vector<std::vector<double>>> MlmPromptScorer::log_probs(
 }
 
 std::vector<std::vector<LabelScore>> MlmPromptScorer::score(const std::vector<std::string>& texts) const {
+  return score_labels(texts, every_label(texts.size(), label_tokens_.size()));
+}
+
+std::vector<std::vector<LabelScore>> MlmPromptScorer::score_labels(
+    const std::vector<std::string>& texts, const std::vector<std::vector<size_t>>& labels) const {
   std::vector<std::vector<Token>> tokens;
   tokens.reserve(texts.size());
   for (const std::string& text : texts) tokens.push_back(tokenizer_.tokenize(text));
-  const auto values = log_probs(tokens);
-  std::vector<std::vector<LabelScore>> out(texts.size(), std::vector<LabelScore>(label_tokens_.size()));
+  const auto values = log_probs(tokens, labels);
+  std::vector<std::vector<LabelScore>> out(texts.size());
   for (size_t x = 0; x < texts.size(); ++x)
-    for (size_t k = 0; k < label_tokens_.size(); ++k) {
-      out[x][k].template_log_probs = values[x][k];
-      finish_label_score(out[x][k], settings_.combine, settings_.calibrate ? empty_text_[k] : std::vector<double>{});
+    for (size_t k : labels[x]) {
+      LabelScore& s = out[x].emplace_back();
+      s.template_log_probs = values[x][k];
+      finish_label_score(s, settings_.combine, settings_.calibrate ? empty_text_[k] : std::vector<double>{});
     }
   return out;
 }

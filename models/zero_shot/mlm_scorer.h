@@ -31,6 +31,8 @@ class MlmPromptScorer : public PromptScorer {
   MlmPromptScorer(const Encoder& encoder, const Tokenizer& tokenizer, std::vector<std::string> templates,
                   std::vector<std::string> label_words, MlmSettings settings);
   std::vector<std::vector<LabelScore>> score(const std::vector<std::string>& texts) const override;
+  std::vector<std::vector<LabelScore>> score_labels(const std::vector<std::string>& texts,
+                                                    const std::vector<std::vector<size_t>>& labels) const override;
 
  private:
   // One template with n [MASK] slots, and the labels of n tokens it scores.
@@ -40,8 +42,10 @@ class MlmPromptScorer : public PromptScorer {
     size_t mask_begin = 0;  // index of the first [MASK] inside the prompt
     std::vector<size_t> labels;
   };
-  // [text][label][template] mean log-probabilities.
-  std::vector<std::vector<std::vector<double>>> log_probs(const std::vector<std::vector<Token>>& texts) const;
+  // [text][label][template] mean log-probabilities of the labels in `labels[text]` (the others stay 0):
+  // a group none of a text's labels is in is not run for it.
+  std::vector<std::vector<std::vector<double>>> log_probs(const std::vector<std::vector<Token>>& texts,
+                                                          const std::vector<std::vector<size_t>>& labels) const;
 
   const Encoder& encoder_;
   const Tokenizer& tokenizer_;

@@ -72,23 +72,29 @@ Sequence NspCandidatesScorer::sequence(const std::vector<Token>& prompt, const s
 }
 
 std::vector<std::vector<LabelScore>> NspCandidatesScorer::score(const std::vector<std::string>& texts) const {
-  const size_t T = prompts_.size(), K = label_count_;
+  return score_labels(texts, every_label(texts.size(), label_count_));
+}
+
+std::vector<std::vector<LabelScore>> NspCandidatesScorer::score_labels(
+    const std::vector<std::string>& texts, const std::vector<std::vector<size_t>>& labels) const {
+  const size_t T = prompts_.size();
   std::vector<Sequence> sequences;
-  sequences.reserve(texts.size() * T * K);
-  for (const std::string& text : texts) {
-    std::vector<Token> tokens = tokenizer_.tokenize(text);  // once per line, shared by every prompt
+  for (size_t x = 0; x < texts.size(); ++x) {
+    std::vector<Token> tokens = tokenizer_.tokenize(texts[x]);  // once per line, shared by every prompt
     // Truncation only ever keeps a prefix of at most max_length - 3 tokens: drop the rest once
     // rather than copying it for every label.
     if (tokens.size() > settings_.max_length - 3) tokens.resize(settings_.max_length - 3);
-    for (size_t k = 0; k < K; ++k)
+    for (size_t k : labels[x]) {
+      if (k >= label_count_) fail_usage("label index " + std::to_string(k) + " out of range");
       for (size_t t = 0; t < T; ++t) sequences.push_back(sequence(prompts_[t][k], tokens));
+    }
   }
   const std::vector<PairScore> pairs = score_pairs(encoder_, sequences, settings_.plan);
-  std::vector<std::vector<LabelScore>> out(texts.size(), std::vector<LabelScore>(K));
+  std::vector<std::vector<LabelScore>> out(texts.size());
   size_t i = 0;
-  for (auto& per_text : out)
-    for (size_t k = 0; k < K; ++k) {
-      LabelScore& s = per_text[k];
+  for (size_t x = 0; x < texts.size(); ++x)
+    for (size_t k : labels[x]) {
+      LabelScore& s = out[x].emplace_back();
       for (size_t t = 0; t < T; ++t, ++i) {
         s.template_logit_gaps.push_back(pairs[i].logit_gap);
         s.template_log_probs.push_back(log_sigmoid(pairs[i].logit_gap));

@@ -46,6 +46,8 @@ class NspCandidatesScorer : public PromptScorer {
   NspCandidatesScorer(const Encoder& encoder, const Tokenizer& tokenizer, std::vector<std::string> templates,
                       std::vector<std::string> label_words, NspSettings settings);
   std::vector<std::vector<LabelScore>> score(const std::vector<std::string>& texts) const override;
+  std::vector<std::vector<LabelScore>> score_labels(const std::vector<std::string>& texts,
+                                                    const std::vector<std::vector<size_t>>& labels) const override;
 
  private:
   Sequence sequence(const std::vector<Token>& prompt, const std::vector<Token>& text) const;

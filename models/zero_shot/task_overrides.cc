@@ -19,6 +19,7 @@ void TaskOverrides::apply_to(TaskSpec& spec) const {
     fail_usage("--top-k and --normalize rank labels of candidates-contrast tasks; '" + spec.name +
                "' is samples-contrast");
   check_task(spec);
+  check_cascade(cascade, spec, /*has_cut_points=*/true);
 }
 
 RunnerOptions TaskOverrides::runner_options(const AttentionOptions& attention, bool echo_text) const {
@@ -27,6 +28,7 @@ RunnerOptions TaskOverrides::runner_options(const AttentionOptions& attention, b
   o.top_k = top_k;
   o.normalize = normalize;
   o.echo_text = echo_text;
+  o.cascade = cascade;
   return o;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/encoder_spec.h"
+#include "models/zero_shot/cascade.h"
 #include "models/zero_shot/task_runner.h"
 #include "models/zero_shot/task_spec.h"
 
@@ -19,8 +20,10 @@ struct TaskOverrides {
   bool calibrate = false;
   size_t top_k = 0;
   bool normalize = false;
+  CascadeOptions cascade;  // --rescore-top, --rescore-margin
 
-  // Applies the overrides, then re-checks the task (usage errors).
+  // Applies the overrides, then re-checks the task and the cascade flags (usage errors; whether a
+  // samples-contrast cascade has cut points is checked once thresholds are known).
   void apply_to(TaskSpec& spec) const;
   RunnerOptions runner_options(const AttentionOptions& attention, bool echo_text) const;
 };

@@ -1,5 +1,6 @@
 #include "models/zero_shot/task_runner.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <tuple>
@@ -13,30 +14,15 @@ namespace nspbert::zero_shot {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-TaskRunner::TaskRunner(TaskSpec spec, const Model& model, RunnerOptions options)
+TaskRunner::TaskRunner(TaskSpec spec, const Model& model, RunnerOptions options, std::shared_ptr<const Model> f32_copy)
     : spec_(std::move(spec)), options_(std::move(options)) {
   check_task(spec_);
   if (!model.encoder) fail_model("the model has no encoder loaded");
   if (!model.tokenizer) fail_model("the model was loaded without its tokenizer");
-  const Encoder& encoder = *model.encoder;
-  const Tokenizer& tokenizer = *model.tokenizer;
-  NspSettings nsp{spec_.max_length, spec_.position, spec_.combine, spec_.calibrate, options_.plan};
-  if (spec_.strategy == Strategy::SamplesContrast) {
-    pair_scorer_ = std::make_unique<NspPairScorer>(encoder, tokenizer, nsp);
-  } else if (spec_.candidates) {
-    cloze_scorer_ =
-        std::make_unique<NspClozeScorer>(encoder, tokenizer, spec_.templates, spec_.candidates->soft_positions, nsp);
-  } else {
-    std::vector<std::string> words;
-    for (const Label& label : spec_.labels) words.push_back(label.word);
-    if (spec_.scorer == ScorerKind::Nsp) {
-      prompt_scorer_ =
-          std::make_unique<NspCandidatesScorer>(encoder, tokenizer, spec_.templates, std::move(words), nsp);
-    } else {
-      MlmSettings mlm{spec_.max_length, spec_.position, spec_.combine, spec_.calibrate, options_.plan};
-      prompt_scorer_ = std::make_unique<MlmPromptScorer>(encoder, tokenizer, spec_.templates, std::move(words), mlm);
-    }
-  }
+  scorers_ = make_task_scorers(spec_, *model.encoder, *model.tokenizer, options_.plan);
+  if (!options_.cascade.on()) return;
+  check_cascade(options_.cascade, spec_, /*has_cut_points=*/true);  // cut points come later: checked in score
+  cascade_ = std::make_unique<Cascade>(spec_, model, options_.cascade, options_.plan, std::move(f32_copy));
 }
 
 TaskRunner::~TaskRunner() = default;
@@ -105,26 +91,45 @@ void TaskRunner::read_line(const json& line, LineResult& r, std::string& text,
 }
 
 void TaskRunner::score_valid(std::vector<LineResult*>& results, std::vector<std::string>& texts,
-                             std::vector<std::pair<std::string, std::string>>& pairs,
-                             std::vector<ClozeItem>& clozes) const {
+                             std::vector<std::pair<std::string, std::string>>& pairs, std::vector<ClozeItem>& clozes,
+                             bool f32_only) const {
   if (results.empty()) return;
-  if (pair_scorer_) {
-    const std::vector<PairScore> scores = pair_scorer_->score(pairs);
+  const TaskScorers& scorers = f32_only && cascade_ ? cascade_->f32_scorers() : scorers_;
+  const Cascade* cascade = f32_only ? nullptr : cascade_.get();
+  if (scorers.pair) {
+    const std::vector<PairScore> scores = scorers.pair->score(pairs);
     for (size_t i = 0; i < results.size(); ++i) {
       results[i]->pair = scores[i];
       if (thresholds_) results[i]->predicted = static_cast<int64_t>(thresholds_->assign(scores[i].logit_gap));
     }
+    if (cascade && thresholds_) cascade->rescore_pairs(results, pairs, *thresholds_);
     return;
   }
   std::vector<std::vector<LabelScore>> scores =
-      cloze_scorer_ ? cloze_scorer_->score(clozes) : prompt_scorer_->score(texts);
+      scorers.cloze ? scorers.cloze->score(clozes) : scorers.prompt->score(texts);
   for (size_t i = 0; i < results.size(); ++i) {
     results[i]->scores = std::move(scores[i]);
     results[i]->predicted = static_cast<int64_t>(best_label(results[i]->scores));
   }
+  if (cascade && scorers.cloze) cascade->rescore_clozes(results, clozes);
+  if (cascade && scorers.prompt) cascade->rescore_prompts(results, texts);
 }
 
 std::vector<LineResult> TaskRunner::score(const std::vector<JsonlItem>& items) const {
+  if (cascade_) check_cascade(options_.cascade, spec_, thresholds_.has_value());
+  return score_lines(items, /*f32_only=*/false);
+}
+
+std::vector<LineResult> TaskRunner::score_for_fit(const std::vector<JsonlItem>& items) const {
+  return score_lines(items, /*f32_only=*/true);
+}
+
+std::optional<CascadeStats> TaskRunner::cascade_stats() const {
+  if (!cascade_) return std::nullopt;
+  return cascade_->stats();
+}
+
+std::vector<LineResult> TaskRunner::score_lines(const std::vector<JsonlItem>& items, bool f32_only) const {
   std::vector<LineResult> results(items.size());
   std::vector<LineResult*> valid;
   std::vector<std::string> texts;
@@ -152,7 +157,7 @@ std::vector<LineResult> TaskRunner::score(const std::vector<JsonlItem>& items) c
     clozes.push_back(std::move(cloze));
   }
   try {
-    score_valid(valid, texts, pairs, clozes);
+    score_valid(valid, texts, pairs, clozes, f32_only);
   } catch (const Error& e) {
     // Usage and model errors are no line's fault (a vocabulary without [CLS], a missing head):
     // retrying line by line would only repeat them on every line.
@@ -165,7 +170,7 @@ std::vector<LineResult> TaskRunner::score(const std::vector<JsonlItem>& items) c
       std::vector<std::pair<std::string, std::string>> p{pairs[i]};
       std::vector<ClozeItem> c{clozes[i]};
       try {
-        score_valid(one, t, p, c);
+        score_valid(one, t, p, c, f32_only);
       } catch (const Error& single) {
         if (single.kind() == ErrorKind::Usage || single.kind() == ErrorKind::Model) throw;
         valid[i]->error = single.what();
@@ -185,6 +190,15 @@ void TaskRunner::assign_bins(std::vector<LineResult>& results) const {
     }
   const std::vector<size_t> bins = equal_size_bins(scores, spec_.labels.size());
   for (size_t i = 0; i < scored.size(); ++i) scored[i]->predicted = static_cast<int64_t>(bins[i]);
+}
+
+std::vector<size_t> ranked_labels(const LineResult& r, size_t k) {
+  std::vector<size_t> order = ranked_labels(r.scores, 0);
+  std::stable_partition(order.begin(), order.end(), [&](size_t label) {
+    return std::find(r.rescored.begin(), r.rescored.end(), label) != r.rescored.end();
+  });
+  if (k > 0 && k < order.size()) order.resize(k);
+  return order;
 }
 
 ordered_json TaskRunner::label_json(const LineResult& r, size_t k) const {
@@ -226,7 +240,7 @@ ordered_json TaskRunner::to_json(const LineResult& r) const {
     const bool several = spec_.templates.size() > 1;
     std::vector<size_t> order;
     if (options_.top_k > 0) {
-      order = ranked_labels(r.scores, options_.top_k);
+      order = ranked_labels(r, options_.top_k);
     } else {
       for (size_t k = 0; k < r.scores.size(); ++k) order.push_back(k);
     }
@@ -325,7 +339,7 @@ Thresholds fit_thresholds_on(const TaskRunner& runner, const std::string& path, 
   std::vector<double> scores;
   std::vector<size_t> gold;
   io::for_each_chunk(reader, chunk_lines, progress, [&](std::vector<JsonlItem>& items) {
-    for (const LineResult& r : runner.score(items))
+    for (const LineResult& r : runner.score_for_fit(items))
       if (r.error.empty() && r.pair && r.gold_index >= 0) {
         scores.push_back(r.pair->logit_gap);
         gold.push_back(static_cast<size_t>(r.gold_index));

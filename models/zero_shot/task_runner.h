@@ -15,9 +15,11 @@
 #include "engine/batch_runner.h"
 #include "engine/io/jsonl_stream.h"
 #include "models/model.h"
+#include "models/zero_shot/cascade.h"
 #include "models/zero_shot/label_scores.h"
 #include "models/zero_shot/mlm_scorer.h"
 #include "models/zero_shot/nsp_scorer.h"
+#include "models/zero_shot/task_scorers.h"
 #include "models/zero_shot/task_spec.h"
 #include "models/zero_shot/thresholds.h"
 
@@ -34,6 +36,7 @@ struct RunnerOptions {
   size_t top_k = 0;        // 0: every label, in label order; k: the k best, best first
   bool normalize = false;  // add "probability": softmax of the scores over the labels
   bool echo_text = false;  // add "text" (classify)
+  CascadeOptions cascade;  // re-score the deciding labels or pairs with an f32 copy (cascade.h)
 };
 
 struct LineResult {
@@ -47,13 +50,19 @@ struct LineResult {
   nlohmann::json gold;                  // the gold value as in the data; null when absent
   int64_t gold_index = -1;              // -1: no usable gold (gold_error says why when present)
   std::string gold_error;
-  int64_t predicted = -1;  // label or candidate index; -1 until decided
+  int64_t predicted = -1;        // label or candidate index; -1 until decided
+  std::vector<size_t> rescored;  // the labels or candidates the cascade re-scored in f32, best first
 };
+
+// A line's label (or candidate) indices best first, at most k (0: all). The labels the cascade
+// re-scored come before the others, so the first is always the predicted one.
+std::vector<size_t> ranked_labels(const LineResult& r, size_t k);
 
 class TaskRunner {
  public:
-  // Builds the scorer: fails (usage/model) when the task cannot run on this model.
-  TaskRunner(TaskSpec spec, const Model& model, RunnerOptions options);
+  // Builds the scorer: fails (usage/model) when the task cannot run on this model. With a cascade
+  // it builds the same scorer on `f32_copy` too (load_f32_copy(model); loaded here when null).
+  TaskRunner(TaskSpec spec, const Model& model, RunnerOptions options, std::shared_ptr<const Model> f32_copy = nullptr);
   ~TaskRunner();
 
   const TaskSpec& spec() const { return spec_; }
@@ -69,6 +78,11 @@ class TaskRunner {
 
   // One result per item, in order.
   std::vector<LineResult> score(const std::vector<JsonlItem>& items) const;
+  // What cut points are fitted on: with a cascade every line in f32 (so they are the cut points an
+  // f32 run fits), else `score`.
+  std::vector<LineResult> score_for_fit(const std::vector<JsonlItem>& items) const;
+  // How much the cascade re-scored so far; nullopt without one.
+  std::optional<CascadeStats> cascade_stats() const;
   nlohmann::ordered_json to_json(const LineResult& result) const;
   // to_json as one output line, exactly as `nspbert score` writes it (invalid UTF-8 replaced).
   std::string to_line(const LineResult& result) const;
@@ -76,15 +90,16 @@ class TaskRunner {
  private:
   void read_line(const nlohmann::json& line, LineResult& r, std::string& text,
                  std::pair<std::string, std::string>& pair, ClozeItem& cloze) const;
+  std::vector<LineResult> score_lines(const std::vector<JsonlItem>& items, bool f32_only) const;
   void score_valid(std::vector<LineResult*>& results, std::vector<std::string>& texts,
-                   std::vector<std::pair<std::string, std::string>>& pairs, std::vector<ClozeItem>& clozes) const;
+                   std::vector<std::pair<std::string, std::string>>& pairs, std::vector<ClozeItem>& clozes,
+                   bool f32_only) const;
   nlohmann::ordered_json label_json(const LineResult& r, size_t k) const;
 
   TaskSpec spec_;
   RunnerOptions options_;
-  std::unique_ptr<PromptScorer> prompt_scorer_;
-  std::unique_ptr<NspPairScorer> pair_scorer_;
-  std::unique_ptr<NspClozeScorer> cloze_scorer_;
+  TaskScorers scorers_;
+  std::unique_ptr<Cascade> cascade_;  // null without --rescore-top/--rescore-margin
   std::optional<Thresholds> thresholds_;
 };
 

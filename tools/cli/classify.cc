@@ -84,7 +84,7 @@ class TableRows {
   std::string row(const LineResult& r) const {
     std::string out = pad_to_width(std::to_string(r.line), 6);
     if (!r.error.empty()) return out + "error: " + r.error;
-    const std::vector<size_t> best = ranked_labels(r.scores, 2);
+    const std::vector<size_t> best = ranked_labels(r, 2);
     out += pad_to_width(words_[best[0]], label_width_ + 2) + pad_to_width(value(r.scores[best[0]]), 11);
     const std::string second = best.size() > 1 ? words_[best[1]] : "-";
     out += pad_to_width(second, std::max<size_t>(label_width_, 9) + 2);
@@ -107,14 +107,19 @@ class TableRows {
 int run(const ClassifyArgs& args) {
   const std::unique_ptr<JsonlReader> reader = args.stream.open(args.text_field);
   const TaskSpec spec = classify_args_task(args);
+  args.scoring.check_cascade(spec, /*has_cut_points=*/false);
   const Model model = args.scoring.model.load();
   const TaskRunner runner(spec, model, args.scoring.runner_options(model, /*echo_text=*/true));
+  int code = 0;
   if (args.stream.format == Format::Table) {
     const TableRows table(spec);
-    return run_scoring_stream(
+    code = run_scoring_stream(
         runner, args.stream, *reader, [&](const LineResult& r) { return table.row(r); }, table.header());
+  } else {
+    code = run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return runner.to_line(r); });
   }
-  return run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return runner.to_line(r); });
+  ScoringOptions::report_cascade(runner);
+  return code;
 }
 
 void declare(CLI::App& app, ClassifyArgs& args) {

@@ -29,6 +29,7 @@ int run(const EvalArgs& args) {
   args.scoring.apply_to(spec);
   if (spec.label_field.empty()) fail_usage("task '" + spec.name + "' names no label_field: eval needs gold labels");
   args.thresholds.check();
+  args.scoring.check_cascade(spec, args.thresholds.given());
   refuse_output_over_input(args.output, args.input);
   JsonlReader reader(args.input);
   const Model model = args.scoring.model.load();
@@ -38,6 +39,7 @@ int run(const EvalArgs& args) {
   Evaluation evaluation(runner);
   Progress progress("scored", reader.total_bytes());
   score_stream(runner, reader, args.chunk_size, &progress, [&](const LineResult& r) { evaluation.add(r); });
+  ScoringOptions::report_cascade(runner);
   OutputFile out(args.output, /*resume=*/false);
   if (args.format == "json") {
     out.write_line(dump_json(evaluation.to_json(), 2));

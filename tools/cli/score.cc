@@ -27,11 +27,15 @@ int run(const ScoreArgs& args) {
         "--resume on a samples-contrast task needs --thresholds or --fit-on (equal-size bins depend on every line's "
         "score)");
   args.thresholds.check();
+  args.scoring.check_cascade(spec, args.thresholds.given());
   const std::unique_ptr<JsonlReader> reader = args.stream.open(/*field=*/"");
   const Model model = args.scoring.model.load();
   TaskRunner runner(std::move(spec), model, args.scoring.runner_options(model, /*echo_text=*/false));
   args.thresholds.apply(runner, args.stream.chunk_size);
-  return run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return runner.to_line(r); });
+  const int code =
+      run_scoring_stream(runner, args.stream, *reader, [&](const LineResult& r) { return runner.to_line(r); });
+  ScoringOptions::report_cascade(runner);
+  return code;
 }
 
 void declare(CLI::App& app, ScoreArgs& args) {

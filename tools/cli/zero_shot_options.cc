@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "engine/error.h"
+#include "engine/io/progress.h"
 
 namespace nspbert::cli {
 
@@ -38,6 +39,34 @@ void ScoringOptions::add_to(CLI::App& app, bool with_prompt_flags) {
       ->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->default_str("all");
   app.add_flag("--normalize", normalize, "Add each label's probability: softmax of the scores over the labels");
+  add_cascade_flags(app);
+}
+
+void ScoringOptions::add_cascade_flags(CLI::App& app) {
+  // Callbacks, not variables: whether a flag was given is part of its meaning (the margin is
+  // optional, its absence means every line).
+  app.add_option_function<int64_t>(
+         "--rescore-top", [this](const int64_t& k) { cascade.rescore_top = k; },
+         "Cascade: score every label in the fast --precision, then the K best of each line again in f32 (an f32 "
+         "copy of the weights), and predict the best of those")
+      ->default_str("off");
+  app.add_option_function<double>(
+         "--rescore-margin", [this](const double& m) { cascade.rescore_margin = m; },
+         "Cascade: re-score only lines whose best-minus-second score is below M; samples-contrast (with "
+         "--thresholds/--fit-on): lines whose logit gap lies within M of a cut point")
+      ->default_str("every line");
+}
+
+void ScoringOptions::check_cascade(const TaskSpec& spec, bool has_cut_points) const {
+  if (!cascade.on()) return;
+  // Before the model loads; the runner checks the loaded precision again.
+  if (model.precision == "f32") check_cascade_precision(Precision::F32, cascade);
+  zero_shot::check_cascade(cascade, spec, has_cut_points);
+}
+
+void ScoringOptions::report_cascade(const TaskRunner& runner) {
+  if (const auto stats = runner.cascade_stats(); stats && progress_enabled())
+    std::fprintf(stderr, "nspbert: %s\n", describe(*stats).c_str());
 }
 
 RunnerOptions ScoringOptions::runner_options(const Model& loaded, bool echo_text) const {

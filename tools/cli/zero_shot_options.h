@@ -24,6 +24,12 @@ struct ScoringOptions : zero_shot::TaskOverrides {
   // add them as overrides.
   void add_to(CLI::App& app, bool with_prompt_flags);
   zero_shot::RunnerOptions runner_options(const Model& model, bool echo_text) const;
+  // The cascade's flag combinations and --precision, before the model loads (usage errors).
+  // `has_cut_points`: --thresholds or --fit-on given (samples-contrast).
+  void check_cascade(const zero_shot::TaskSpec& spec, bool has_cut_points) const;
+  // "cascade: re-scored N of M scores in f32 ..." on stderr, where the progress line's final count goes.
+  static void report_cascade(const zero_shot::TaskRunner& runner);
+  void add_cascade_flags(CLI::App& app);
 };
 
 // --task: a spec file, or the name of a shipped one (tools/tasks/NAME.json); a usage error listing
@@ -39,6 +45,7 @@ struct ThresholdOptions {
 
   void add_to(CLI::App& app);
   void check() const;  // flag combinations, before anything is loaded
+  bool given() const { return !thresholds.empty() || !fit_on.empty(); }
   // Loads or fits the thresholds the runner will use (samples-contrast only).
   void apply(zero_shot::TaskRunner& runner, size_t chunk_size) const;
 };

@@ -90,7 +90,8 @@ def _strings(texts: Any, what: str = "texts") -> List[str]:
 
 def _scoring(template: Any, position: Optional[str], max_length: Optional[int], combine: Optional[str],
              calibrate: bool, scorer: Optional[str], top_k: Optional[int], normalize: bool,
-             chunk_size: int) -> Dict[str, Any]:
+             chunk_size: int, rescore_top: Optional[int] = None,
+             rescore_margin: Optional[float] = None) -> Dict[str, Any]:
     if isinstance(template, str):
         template = [template]
     for name, v in (("max_length", max_length), ("top_k", top_k), ("chunk_size", chunk_size)):
@@ -98,9 +99,16 @@ def _scoring(template: Any, position: Optional[str], max_length: Optional[int], 
             raise UsageError(f"{name} must be a positive integer, not {v!r}")
     if max_length is not None and max_length < 3:
         raise UsageError(f"max_length {max_length} cannot hold [CLS] A [SEP] B [SEP]")
+    # Values are checked by the library, with the CLI's messages; only the types here.
+    if rescore_top is not None and (not isinstance(rescore_top, (int, np.integer)) or isinstance(rescore_top, bool)):
+        raise UsageError(f"rescore_top must be an integer, not {rescore_top!r}")
+    if rescore_margin is not None and (not isinstance(rescore_margin, (int, float, np.number))
+                                       or isinstance(rescore_margin, bool)):
+        raise UsageError(f"rescore_margin must be a number, not {rescore_margin!r}")
     return dict(templates=list(template) if template else None, position=position, max_length=max_length,
                 combine=combine, calibrate=bool(calibrate), scorer=scorer, top_k=top_k, normalize=bool(normalize),
-                chunk_size=chunk_size)
+                chunk_size=chunk_size, rescore_top=None if rescore_top is None else int(rescore_top),
+                rescore_margin=None if rescore_margin is None else float(rescore_margin))
 
 
 class Model(_nspbert.Model):
@@ -202,7 +210,8 @@ class Model(_nspbert.Model):
     def classify(self, texts: Any, labels: Sequence[str], template: Union[str, Sequence[str]],
                  position: str = "prefix", max_length: Optional[int] = None, top_k: Optional[int] = None,
                  normalize: bool = False, combine: Optional[str] = None, calibrate: bool = False,
-                 scorer: Optional[str] = None, text_field: str = "text", chunk_size: int = 256) -> List[Dict[str, Any]]:
+                 scorer: Optional[str] = None, text_field: str = "text", chunk_size: int = 256,
+                 rescore_top: Optional[int] = None, rescore_margin: Optional[float] = None) -> List[Dict[str, Any]]:
         """NSP-BERT zero-shot classification: one prompt per label against each text.
 
         Returns one dict per text, the objects ``nspbert classify --format jsonl`` prints:
@@ -220,10 +229,16 @@ class Model(_nspbert.Model):
             combine: ``"mean"`` or ``"logsumexp"`` over templates. calibrate: contextual calibration.
             scorer: ``"nsp"`` (default) or ``"mlm"`` (PET-style, for checkpoints without NSP).
             chunk_size: texts scored per encoder batch (``--chunk-size``).
+            rescore_top: the cascade (``--rescore-top``): on a bf16/int8 model, score the k best
+                labels of each text again with an f32 copy of the model (loaded by the first call
+                that asks, then kept with this Model) and predict the best of them.
+            rescore_margin: re-score only texts whose best-minus-second score is below it
+                (``--rescore-margin``).
         """
         if isinstance(labels, str):
             raise UsageError("labels must be a list of label words, not one string")
-        kw = _scoring(template, position, max_length, combine, calibrate, scorer, top_k, normalize, chunk_size)
+        kw = _scoring(template, position, max_length, combine, calibrate, scorer, top_k, normalize, chunk_size,
+                      rescore_top, rescore_margin)
         kw["text_field"] = text_field
         return self._classify(_texts(texts), [str(x) for x in labels], kw)
 
@@ -232,7 +247,8 @@ class Model(_nspbert.Model):
               save_thresholds: Optional[str] = None, template: Union[None, str, Sequence[str]] = None,
               position: Optional[str] = None, max_length: Optional[int] = None, top_k: Optional[int] = None,
               normalize: bool = False, combine: Optional[str] = None, calibrate: bool = False,
-              scorer: Optional[str] = None, chunk_size: int = 256) -> Iterator[Dict[str, Any]]:
+              scorer: Optional[str] = None, chunk_size: int = 256, rescore_top: Optional[int] = None,
+              rescore_margin: Optional[float] = None) -> Iterator[Dict[str, Any]]:
         """Stream records through a task spec; yields what ``nspbert score`` prints, line by line.
 
         ``task`` is a spec file (``tools/tasks/*.json``) or the same as a dict; ``records`` an
@@ -241,8 +257,11 @@ class Model(_nspbert.Model):
         from ``--save-thresholds`` or its dict) or ``fit_on`` (a labelled JSONL path) read every
         record before the first result (equal-size bins). The other keywords override the spec
         as the CLI flags do. Ctrl-C raises KeyboardInterrupt after the chunk in flight.
+        ``rescore_top``/``rescore_margin`` are the cascade, as ``--rescore-top``/``--rescore-margin``
+        (samples-contrast: ``rescore_margin`` with ``thresholds`` or ``fit_on``).
         """
-        kw = _scoring(template, position, max_length, combine, calibrate, scorer, top_k, normalize, chunk_size)
+        kw = _scoring(template, position, max_length, combine, calibrate, scorer, top_k, normalize, chunk_size,
+                      rescore_top, rescore_margin)
         if isinstance(records, os.PathLike):
             records = os.fspath(records)
         if isinstance(thresholds, os.PathLike):
@@ -255,12 +274,14 @@ class Model(_nspbert.Model):
                      template: Union[None, str, Sequence[str]] = None, position: Optional[str] = None,
                      max_length: Optional[int] = None, top_k: Optional[int] = None, normalize: bool = False,
                      combine: Optional[str] = None, calibrate: bool = False, scorer: Optional[str] = None,
-                     chunk_size: int = 256) -> Any:
+                     chunk_size: int = 256, rescore_top: Optional[int] = None,
+                     rescore_margin: Optional[float] = None) -> Any:
         """A scorer of raw JSONL blocks for one task: ``.score(block: bytes, first_line: int)`` returns
         ``[(input_line, output_line, failed)]``, each output line the exact text ``nspbert score``
         writes for that input line (error lines, ``failed``, numbered from ``first_line``). For cutting one file into
         partitions (``nspbert.distributed``); samples-contrast tasks need ``thresholds``."""
-        kw = _scoring(template, position, max_length, combine, calibrate, scorer, top_k, normalize, chunk_size)
+        kw = _scoring(template, position, max_length, combine, calibrate, scorer, top_k, normalize, chunk_size,
+                      rescore_top, rescore_margin)
         task = os.fspath(task) if isinstance(task, os.PathLike) else task
         thresholds = os.fspath(thresholds) if isinstance(thresholds, os.PathLike) else thresholds
         return self._block_scorer(task, thresholds, kw)
@@ -269,10 +290,12 @@ class Model(_nspbert.Model):
                  thresholds: Union[None, str, os.PathLike, Dict[str, Any]] = None, fit_on: Optional[str] = None,
                  template: Union[None, str, Sequence[str]] = None, position: Optional[str] = None,
                  max_length: Optional[int] = None, combine: Optional[str] = None, calibrate: bool = False,
-                 scorer: Optional[str] = None, chunk_size: int = 256) -> Dict[str, Any]:
+                 scorer: Optional[str] = None, chunk_size: int = 256, rescore_top: Optional[int] = None,
+                 rescore_margin: Optional[float] = None) -> Dict[str, Any]:
         """Accuracy, macro-F1, per-label P/R/F1 and the confusion matrix of a task on labelled
         records: the object ``nspbert eval --format json`` prints. Arguments as ``score``."""
-        kw = _scoring(template, position, max_length, combine, calibrate, scorer, None, False, chunk_size)
+        kw = _scoring(template, position, max_length, combine, calibrate, scorer, None, False, chunk_size,
+                      rescore_top, rescore_margin)
         if isinstance(records, os.PathLike):
             records = os.fspath(records)
         task = os.fspath(task) if isinstance(task, os.PathLike) else task

@@ -38,23 +38,27 @@ class Model:
     def classify(self, texts: _Texts, labels: Sequence[str], template: Union[str, Sequence[str]],
                  position: str = ..., max_length: Optional[int] = ..., top_k: Optional[int] = ...,
                  normalize: bool = ..., combine: Optional[str] = ..., calibrate: bool = ...,
-                 scorer: Optional[str] = ..., text_field: str = ..., chunk_size: int = ...) -> List[Dict[str, Any]]: ...
+                 scorer: Optional[str] = ..., text_field: str = ..., chunk_size: int = ...,
+                 rescore_top: Optional[int] = ..., rescore_margin: Optional[float] = ...) -> List[Dict[str, Any]]: ...
     def score(self, task: Union[_Path, Dict[str, Any]], records: Union[_Path, Iterable[Any]],
               thresholds: Union[None, _Path, Dict[str, Any]] = ..., fit_on: Optional[str] = ...,
               save_thresholds: Optional[str] = ..., template: Union[None, str, Sequence[str]] = ...,
               position: Optional[str] = ..., max_length: Optional[int] = ..., top_k: Optional[int] = ...,
               normalize: bool = ..., combine: Optional[str] = ..., calibrate: bool = ...,
-              scorer: Optional[str] = ..., chunk_size: int = ...) -> Iterator[Dict[str, Any]]: ...
+              scorer: Optional[str] = ..., chunk_size: int = ..., rescore_top: Optional[int] = ...,
+              rescore_margin: Optional[float] = ...) -> Iterator[Dict[str, Any]]: ...
     def block_scorer(self, task: Union[_Path, Dict[str, Any]], thresholds: Union[None, _Path, Dict[str, Any]] = ...,
                      template: Union[None, str, Sequence[str]] = ..., position: Optional[str] = ...,
                      max_length: Optional[int] = ..., top_k: Optional[int] = ..., normalize: bool = ...,
                      combine: Optional[str] = ..., calibrate: bool = ..., scorer: Optional[str] = ...,
-                     chunk_size: int = ...) -> BlockScorer: ...
+                     chunk_size: int = ..., rescore_top: Optional[int] = ...,
+                     rescore_margin: Optional[float] = ...) -> BlockScorer: ...
     def evaluate(self, task: Union[_Path, Dict[str, Any]], records: Union[_Path, Iterable[Any]],
                  thresholds: Union[None, _Path, Dict[str, Any]] = ..., fit_on: Optional[str] = ...,
                  template: Union[None, str, Sequence[str]] = ..., position: Optional[str] = ...,
                  max_length: Optional[int] = ..., combine: Optional[str] = ..., calibrate: bool = ...,
-                 scorer: Optional[str] = ..., chunk_size: int = ...) -> Dict[str, Any]: ...
+                 scorer: Optional[str] = ..., chunk_size: int = ..., rescore_top: Optional[int] = ...,
+                 rescore_margin: Optional[float] = ...) -> Dict[str, Any]: ...
     def embed(self, texts: Union[str, Iterable[str]], pooling: str = ..., normalize: bool = ...,
               max_length: Optional[int] = ..., overlength: str = ...) -> npt.NDArray[np.float32]: ...
     def rank(self, query: str, texts: Union[str, Iterable[str]], distance: str = ..., k: int = ...,

@@ -231,6 +231,8 @@ Settings settings_from(const py::dict& kw) {
   if (!get("calibrate").is_none()) s.overrides.calibrate = get("calibrate").cast<bool>();
   if (!get("top_k").is_none()) s.overrides.top_k = get("top_k").cast<size_t>();
   if (!get("normalize").is_none()) s.overrides.normalize = get("normalize").cast<bool>();
+  if (!get("rescore_top").is_none()) s.overrides.cascade.rescore_top = get("rescore_top").cast<int64_t>();
+  if (!get("rescore_margin").is_none()) s.overrides.cascade.rescore_margin = get("rescore_margin").cast<double>();
   if (!get("chunk_size").is_none()) s.chunk_size = get("chunk_size").cast<size_t>();
   if (!get("text_field").is_none()) s.text_field = get("text_field").cast<std::string>();
   return s;
@@ -269,6 +271,19 @@ void apply_thresholds(TaskRunner& runner, py::handle thresholds, const std::stri
   runner.set_thresholds(std::move(fitted));
 }
 
+// The model's f32 copy for a cascade, loaded once per Model; null without a cascade.
+std::shared_ptr<const Model> f32_copy(const PyModel& m, const CascadeOptions& cascade) {
+  if (!cascade.on()) return nullptr;
+  const std::lock_guard lock(m.f32_mutex);
+  if (!m.f32_copy) m.f32_copy = std::make_shared<const Model>(load_f32_copy(m.model, cascade));
+  return m.f32_copy;
+}
+
+// After thresholds are applied: a samples-contrast cascade needs cut points.
+void check_cascade_ready(const Job& job, const Settings& s) {
+  check_cascade(s.overrides.cascade, job.runner->spec(), job.runner->thresholds().has_value());
+}
+
 std::shared_ptr<Job> start_job(const py::object& self, TaskSpec spec, py::handle records, const Settings& s,
                                bool echo_text) {
   const PyModel& m = self.cast<const PyModel&>();
@@ -278,8 +293,8 @@ std::shared_ptr<Job> start_job(const py::object& self, TaskSpec spec, py::handle
   {
     py::gil_scoped_release release;  // calibration scores prompts against the empty text here
     m.enter();
-    job->runner =
-        std::make_unique<TaskRunner>(std::move(spec), m.model, s.overrides.runner_options(m.attention, echo_text));
+    job->runner = std::make_unique<TaskRunner>(
+        std::move(spec), m.model, s.overrides.runner_options(m.attention, echo_text), f32_copy(m, s.overrides.cascade));
   }
   return job;
 }
@@ -343,6 +358,7 @@ ResultIterator score(const py::object& self, py::handle task, py::handle records
   const Settings s = settings_from(kw);
   auto job = start_job(self, task_from(task), records, s, /*echo_text=*/false);
   apply_thresholds(*job->runner, thresholds, fit_on, save_thresholds, s.chunk_size);
+  check_cascade_ready(*job, s);
   open_records(*job, records, s);
   return ResultIterator(job);
 }
@@ -391,6 +407,7 @@ BlockScorer block_scorer(const py::object& self, py::handle task, py::handle thr
   const Settings s = settings_from(kw);
   auto job = start_job(self, task_from(task), py::none(), s, /*echo_text=*/false);
   apply_thresholds(*job->runner, thresholds, "", "", s.chunk_size);
+  check_cascade_ready(*job, s);
   if (job->runner->needs_all_scores())
     fail_usage(
         "task '" + job->runner->spec().name +
@@ -406,6 +423,7 @@ py::object evaluate(const py::object& self, py::handle task, py::handle records,
   if (job->runner->spec().label_field.empty())
     fail_usage("task '" + job->runner->spec().name + "' names no label_field: eval needs gold labels");
   apply_thresholds(*job->runner, thresholds, fit_on, "", s.chunk_size);
+  check_cascade_ready(*job, s);
   open_records(*job, records, s);
   Evaluation evaluation(*job->runner);
   std::vector<LineResult> results;

@@ -5,6 +5,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -23,6 +25,9 @@ struct PyModel {
   Model model;
   int threads = 0;  // 0: every core
   AttentionOptions attention;
+  // The cascade's f32 copy (rescore_top=): loaded by the first call that asks, then kept.
+  mutable std::mutex f32_mutex;
+  mutable std::shared_ptr<const Model> f32_copy;
 
   // omp_set_num_threads sets the *calling* thread's team size, so every call re-applies it: a
   // Python thread other than the one that loaded the model would otherwise use every core.
