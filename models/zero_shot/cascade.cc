@@ -71,7 +71,8 @@ void check_cascade(const CascadeOptions& o, const TaskSpec& spec, bool has_cut_p
 void check_cascade_precision(Precision fast, const CascadeOptions& options) {
   if (fast == Precision::F32)
     fail_usage(std::string(cascade_flag(options)) +
-               " needs a fast --precision (bf16 or int8): the cascade re-scores from it in f32");
+               " needs a fast --precision (bf16, int8, or auto on a CPU with native bf16): the cascade re-scores from "
+               "it in f32");
 }
 
 Model load_f32_copy(const Model& fast, const CascadeOptions& options) {

@@ -91,7 +91,7 @@ TINY_CLASSIFY = ["classify", "--model", MODEL, "--template", "这是一则{label
 OCNLI = ["score", "--task", "ocnli", "--model", MODEL, "--input", DATA / "fewclue" / "ocnli.jsonl"]
 USAGE = [
     ([*TINY_CLASSIFY, "--rescore-top", "2"],
-     "--rescore-top needs a fast --precision (bf16 or int8): the cascade re-scores from it in f32"),
+     "--rescore-top needs a fast --precision (bf16, int8, or auto on a CPU with native bf16): the cascade re-scores from it in f32"),
     ([*TINY_CLASSIFY, "--precision", "int8", "--rescore-top", "0"], "--rescore-top K must be at least 1, got 0"),
     ([*TINY_CLASSIFY, "--precision", "int8", "--rescore-top", "2", "--rescore-margin", "-0.5"],
      "--rescore-margin M must be a number >= 0, got -0.5"),

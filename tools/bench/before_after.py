@@ -13,9 +13,9 @@ import statistics
 import subprocess
 
 
-def bench_ms(binary, model, batch, seq, threads, iters):
+def bench_ms(binary, model, batch, seq, threads, iters, precision):
     out = subprocess.run([binary, "bench", "--model", model, "--batch", str(batch), "--seq", str(seq), "--threads",
-                          str(threads), "--iters", str(iters), "--format", "json"],
+                          str(threads), "--iters", str(iters), "--precision", precision, "--format", "json"],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out)["median_ms"]
 
@@ -29,6 +29,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--precision", default="f32", help="f32, bf16, int8 or auto (both binaries)")
     args = ap.parse_args()
     print("| shape | before ms | after ms | after / before |\n|---|---|---|---|")
     for shape in args.shapes.split(","):
@@ -36,7 +37,8 @@ def main():
         times = {"before": [], "after": []}
         for _ in range(args.runs):
             for name in ("before", "after"):
-                times[name].append(bench_ms(getattr(args, name), args.model, batch, seq, args.threads, args.iters))
+                times[name].append(bench_ms(getattr(args, name), args.model, batch, seq, args.threads, args.iters,
+                                           args.precision))
         before, after = statistics.median(times["before"]), statistics.median(times["after"])
         print(f"| b{batch}x{seq} | {before:.1f} | {after:.1f} | {after / before:.3f} |", flush=True)
 
