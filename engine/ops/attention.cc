@@ -195,26 +195,26 @@ void self_attention(const AttentionLayout& layout, const AttentionSettings& sett
   if (settings.bf16_gemms) convert_keys_values(layout, qkv, kv16);
   const uint16_t* keys_values = kv16.data();  // thread_local: take it on this thread
   const bool with_entropy = entropy != nullptr;
-  double entropy_sum = 0;
-  int64_t entropy_count = 0;
+  // Per block, summed in block order afterwards: a reduction over a dynamic schedule would add in
+  // a different order each run and the statistics would change in the last digit.
+  std::vector<SoftmaxEntropy> block_entropy(with_entropy ? blocks.size() : 0);
   bool failed = false;
-#pragma omp parallel for schedule(dynamic) reduction(+ : entropy_sum, entropy_count) reduction(|| : failed)
+#pragma omp parallel for schedule(dynamic) reduction(|| : failed)
   for (size_t b = 0; b < blocks.size(); ++b) {
     try {
       const SoftmaxEntropy e =
           settings.bf16_gemms
               ? attention_bf16_block(layout, settings, blocks[b], qkv, keys_values, context, with_entropy)
               : attention_f32_block(layout, settings, blocks[b], qkv, context, with_entropy);
-      entropy_sum += e.sum;
-      entropy_count += e.count;
+      if (with_entropy) block_entropy[b] = e;
     } catch (...) {  // an exception must not leave an OpenMP region
       failed = true;
     }
   }
   if (failed) throw Error(ErrorKind::Internal, "a oneDNN kernel failed in attention");
-  if (entropy) {
-    entropy->sum += entropy_sum;
-    entropy->count += entropy_count;
+  for (const SoftmaxEntropy& e : block_entropy) {
+    entropy->sum += e.sum;
+    entropy->count += e.count;
   }
 }
 
