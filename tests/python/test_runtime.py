@@ -173,3 +173,27 @@ def test_ctrl_c_inside_one_long_call(tmp_path):
     out, _ = p.communicate(timeout=30)
     assert p.returncode == 7, out
     assert float(out.split()[1]) - sent < 5
+
+
+class _InterruptedRecord(dict):
+    """A record whose JSON conversion is interrupted: json.dumps calls items() on a dict subclass,
+    so Ctrl-C arriving there is modelled by raising KeyboardInterrupt from it."""
+
+    def items(self):
+        raise KeyboardInterrupt
+
+
+class _BrokenRecord(dict):
+    def items(self):
+        raise ValueError("no items today")
+
+
+def test_ctrl_c_while_a_record_is_converted_stops_the_run(bert_zh):
+    # Before: the KeyboardInterrupt became this record's "not JSON" error and the run went on, so
+    # an endless source never stopped (seen as a hung Ctrl-C test under load).
+    task = ROOT / "tools" / "tasks" / "eprstmt.json"
+    with pytest.raises(KeyboardInterrupt):
+        list(bert_zh.score(task, [{"sentence": "很好"}, _InterruptedRecord(sentence="很好")]))
+    # An ordinary failure of the conversion stays a per-record error.
+    rows = list(bert_zh.score(task, [{"sentence": "很好"}, _BrokenRecord(sentence="很好")]))
+    assert "error" not in rows[0] and "not JSON" in rows[1]["error"]

@@ -202,6 +202,9 @@ class RecordSource {
     try {
       text = py::str(dumps(record, py::arg("ensure_ascii") = false, py::arg("allow_nan") = false));
     } catch (py::error_already_set& e) {
+      // Ctrl-C landing inside json.dumps raises KeyboardInterrupt there: it must end the run, not
+      // become this record's error (the signal is consumed, and an endless source would go on).
+      if (!e.matches(PyExc_Exception)) throw;
       return JsonlItem{line_, nullptr, "not JSON: " + std::string(py::str(e.value())), {}};
     }
     return io::parse_jsonl_line(line_, text);

@@ -28,6 +28,9 @@ nlohmann::json from_python(py::handle value, const std::string& what) {
   try {
     text = py::str(dumps(value, py::arg("ensure_ascii") = false, py::arg("allow_nan") = false));
   } catch (py::error_already_set& e) {
+    // Ctrl-C landing inside json.dumps raises KeyboardInterrupt there: it must stop the run, not
+    // become this record's "not JSON" error (the signal is consumed, so the loop would go on).
+    if (!e.matches(PyExc_Exception)) throw;
     fail_input(what + " is not JSON: " + std::string(py::str(e.value())));
   }
   return nlohmann::json::parse(text);
