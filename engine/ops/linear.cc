@@ -140,26 +140,23 @@ void Linear::forward(const float* x, int64_t rows, float* y, Epilogue epilogue) 
   const Cached& c = primitive_for(rows, epilogue, false);
   if (precision_ == Precision::Int8) return forward_int8(x, rows, y, c);
   if (precision_ == Precision::F32) return execute(c, x, y);
+  execute(c, bf16_input(x, rows), y);
+}
+
+// x rounded to bf16 in this thread's buffer, the padded tail included (what a bf16 GEMM reads).
+const uint16_t* Linear::bf16_input(const float* x, int64_t rows) const {
   thread_local std::vector<uint16_t> bf16_src;
   bf16_src.resize(padded_rows(rows) * in_);
-  {
-    OpTimer timer(OpKind::Quantize);
-    to_bf16(x, bf16_src.data(), padded_rows(rows) * in_);
-  }
-  execute(c, bf16_src.data(), y);
+  OpTimer timer(OpKind::Quantize);
+  to_bf16(x, bf16_src.data(), padded_rows(rows) * in_);
+  return bf16_src.data();
 }
 
 void Linear::forward_bf16_output(const float* x, int64_t rows, uint16_t* y, Epilogue epilogue) const {
   if (precision_ == Precision::F32) throw Error(ErrorKind::Internal, "bf16 output from an f32 linear");
   if (rows == 0) return;
   if (precision_ == Precision::Int8) return forward_int8(x, rows, y, primitive_for(rows, epilogue, true));
-  thread_local std::vector<uint16_t> bf16_src;
-  bf16_src.resize(padded_rows(rows) * in_);
-  {
-    OpTimer timer(OpKind::Quantize);
-    to_bf16(x, bf16_src.data(), padded_rows(rows) * in_);
-  }
-  execute(primitive_for(rows, epilogue, true), bf16_src.data(), y);
+  execute(primitive_for(rows, epilogue, true), bf16_input(x, rows), y);
 }
 
 void Linear::forward_bf16_input(const uint16_t* x, int64_t rows, float* y, Epilogue epilogue) const {

@@ -52,6 +52,7 @@ class Linear {
   };
   const Cached& primitive_for(int64_t rows, Epilogue epilogue, bool bf16_output) const;
   void execute(const Cached& c, const void* x, void* y) const;
+  const uint16_t* bf16_input(const float* x, int64_t rows) const;
   template <typename Input>
   void forward_int8(const Input* x, int64_t rows, void* y, const Cached& c) const;
 
